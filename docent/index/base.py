@@ -1,0 +1,83 @@
+"""What every index backend offers the writer and the readers."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Literal, Protocol
+
+from docent.schema import Access, Hit, IndexedPoint, IndexMeta
+
+SearchMode = Literal["hybrid", "dense", "sparse"]
+
+
+@dataclass(frozen=True, slots=True)
+class SearchQuery:
+    """A retrieval request, already embedded."""
+
+    dense: list[float]
+    sparse_indices: list[int]
+    sparse_values: list[float]
+    access: Access
+    limit: int = 8
+    mode: SearchMode = "hybrid"
+    # How many candidates each branch contributes before fusion.
+    prefetch: int = 30
+    # Relative RRF weights for (dense, sparse).
+    weights: tuple[float, float] = (1.0, 1.0)
+
+
+@dataclass(slots=True)
+class DocEntry:
+    """What the index holds for one source document."""
+
+    doc_hash: str
+    ids: set[str] = field(default_factory=set)
+
+
+class Index(Protocol):
+    """One collection: chunks with a dense and a BM25 vector and a payload."""
+
+    meta: IndexMeta
+    name: str
+
+    def upsert(self, points: list[IndexedPoint]) -> None: ...
+
+    def delete(self, ids: list[str]) -> None: ...
+
+    def overwrite_payload(self, ids: list[str], payload: dict[str, Any]) -> None:
+        """Set doc-level fields on chunks whose text did not change."""
+        ...
+
+    def inventory(self) -> dict[str, DocEntry]:
+        """doc_path -> its doc hash and chunk ids, read from the index itself."""
+        ...
+
+    def search(self, query: SearchQuery) -> list[Hit]: ...
+
+    def count(self) -> int: ...
+
+    def flush(self) -> None: ...
+
+
+class IndexStore(Protocol):
+    """Collections behind an alias, so a rebuild is swapped in only when complete."""
+
+    def active(self, meta: IndexMeta) -> Index:
+        """The collection searches read, created on first use; refuses a different embedder."""
+        ...
+
+    def open_active(self) -> Index | None:
+        """The active collection if one exists, without creating it."""
+        ...
+
+    def new_build(self, meta: IndexMeta) -> Index:
+        """A fresh, unaliased collection for ``--rebuild``."""
+        ...
+
+    def promote(self, index: Index) -> None:
+        """Point the alias at ``index`` and drop the collection it replaced."""
+        ...
+
+    def healthy(self) -> bool: ...
+
+    def close(self) -> None: ...

@@ -1,0 +1,265 @@
+"""The embedded backend: qdrant-edge shards in folders under the data dir.
+
+Chosen over qdrant-client's local mode on measured numbers (ARCHITECTURE.md): it is
+Qdrant's own storage engine with HNSW, payload indexes, sparse vectors with IDF and
+prefetch + RRF fusion, where local mode is a numpy scan.
+
+Layout::
+
+    <store>/.lock                 exclusive process lock (see lock.py)
+    <store>/ACTIVE                name of the collection searches read (the "alias")
+    <store>/collections/<name>/   one shard + meta.json per collection
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import qdrant_edge as qe
+
+from docent.errors import IndexMismatchError, StoreUnavailableError
+from docent.index.base import DocEntry, SearchQuery
+from docent.index.lock import StoreLock
+from docent.schema import (
+    BOOKKEEPING_FIELDS,
+    DENSE_VECTOR,
+    KEYWORD_FIELDS,
+    SPARSE_VECTOR,
+    Access,
+    Hit,
+    IndexedPoint,
+    IndexMeta,
+)
+
+_SCROLL_PAGE = 2048
+
+
+def access_filter(access: Access) -> qe.Filter:
+    """The visibility/group rule as a Qdrant filter; every search goes through it."""
+    visibility = qe.FieldCondition("visibility", match=qe.MatchAny(sorted(access.visibilities)))
+    if "internal" not in access.visibilities or access.all_groups:
+        return qe.Filter(must=[visibility])
+    open_to_caller: list[Any] = [
+        qe.FieldCondition("visibility", match=qe.MatchValue("public")),
+        qe.IsEmptyCondition("groups"),
+    ]
+    if access.groups:
+        open_to_caller.append(qe.FieldCondition("groups", match=qe.MatchAny(sorted(access.groups))))
+    return qe.Filter(must=[visibility, qe.Filter(should=open_to_caller)])
+
+
+class EdgeIndex:
+    """One qdrant-edge shard."""
+
+    def __init__(self, name: str, folder: Path, meta: IndexMeta, shard: qe.EdgeShard) -> None:
+        self.name = name
+        self.folder = folder
+        self.meta = meta
+        self._shard = shard
+        # The shard serves concurrent reads; writes are serialised here.
+        self._write = threading.Lock()
+
+    @classmethod
+    def create(cls, name: str, folder: Path, meta: IndexMeta) -> EdgeIndex:
+        config = qe.EdgeConfig(
+            vectors={DENSE_VECTOR: qe.EdgeVectorParams(size=meta.dim, distance=qe.Distance.Cosine)},
+            sparse_vectors={SPARSE_VECTOR: qe.EdgeSparseVectorParams(modifier=qe.Modifier.Idf)},
+        )
+        folder.mkdir(parents=True, exist_ok=True)
+        shard = qe.EdgeShard.create(str(folder / "shard"), config)
+        for field in KEYWORD_FIELDS:
+            shard.update(qe.UpdateOperation.create_field_index(field, qe.PayloadSchemaType.Keyword))
+        shard.flush()
+        # meta.json is written last: a folder without it is an unfinished create.
+        _write_json_atomic(folder / "meta.json", {"embed_model": meta.embed_model, "dim": meta.dim,
+                                                   "schema_version": meta.schema_version})
+        return cls(name, folder, meta, shard)
+
+    @classmethod
+    def load(cls, name: str, folder: Path) -> EdgeIndex:
+        try:
+            raw = json.loads((folder / "meta.json").read_text())
+            meta = IndexMeta(raw["embed_model"], int(raw["dim"]), int(raw.get("schema_version", 1)))
+            shard = qe.EdgeShard.load(str(folder / "shard"))
+        except Exception as exc:  # a corrupt or half-deleted store is an availability problem
+            raise StoreUnavailableError(
+                f"The embedded index at {folder} cannot be opened ({type(exc).__name__}). "
+                "Run `docent ingest --rebuild` to rebuild it from the docs."
+            ) from exc
+        return cls(name, folder, meta, shard)
+
+    def upsert(self, points: list[IndexedPoint]) -> None:
+        if not points:
+            return
+        batch = [
+            qe.Point(
+                p.id,
+                {DENSE_VECTOR: p.dense, SPARSE_VECTOR: qe.SparseVector(p.sparse_indices, p.sparse_values)},
+                p.payload,
+            )
+            for p in points
+        ]
+        with self._write:
+            self._shard.update(qe.UpdateOperation.upsert_points(batch))
+
+    def delete(self, ids: list[str]) -> None:
+        if ids:
+            with self._write:
+                self._shard.update(qe.UpdateOperation.delete_points(list(ids)))
+
+    def overwrite_payload(self, ids: list[str], payload: dict[str, Any]) -> None:
+        if ids:
+            with self._write:
+                self._shard.update(qe.UpdateOperation.set_payload(list(ids), payload))
+
+    def inventory(self) -> dict[str, DocEntry]:
+        docs: dict[str, DocEntry] = {}
+        offset: Any = None
+        while True:
+            records, offset = self._shard.scroll(
+                qe.ScrollRequest(offset=offset, limit=_SCROLL_PAGE, with_payload=BOOKKEEPING_FIELDS,
+                                 with_vector=False)
+            )
+            for record in records:
+                payload = record.payload or {}
+                entry = docs.setdefault(str(payload.get("doc_path")), DocEntry(str(payload.get("doc_hash"))))
+                entry.ids.add(str(record.id))
+            if offset is None or not records:
+                return docs
+
+    def search(self, query: SearchQuery) -> list[Hit]:
+        flt = access_filter(query.access)
+        dense = qe.Query.Nearest(query.dense, using=DENSE_VECTOR)
+        sparse = qe.Query.Nearest(qe.SparseVector(query.sparse_indices, query.sparse_values),
+                                  using=SPARSE_VECTOR)
+        if query.mode == "dense" or not query.sparse_indices:
+            main = qe.QueryRequest(limit=query.limit, query=dense, filter=flt, with_payload=True)
+        elif query.mode == "sparse":
+            main = qe.QueryRequest(limit=query.limit, query=sparse, filter=flt, with_payload=True)
+        else:
+            main = qe.QueryRequest(
+                limit=query.limit,
+                query=qe.Fusion.Rrf(k=60, weights=list(query.weights)),
+                prefetches=[
+                    qe.Prefetch(limit=query.prefetch, query=dense, filter=flt),
+                    qe.Prefetch(limit=query.prefetch, query=sparse, filter=flt),
+                ],
+                filter=flt,
+                with_payload=True,
+            )
+        # The dense cosine rides along: fused RRF scores are ranks, while the abstention
+        # threshold needs an absolute relevance signal.
+        cosine = qe.QueryRequest(limit=query.prefetch, query=dense, filter=flt, with_payload=False)
+        fused, dense_hits = self._shard.query_batch(qe.QueryBatchRequest([main, cosine]))
+        similarity = {str(p.id): p.score for p in dense_hits}
+        return [
+            Hit(str(p.id), float(p.score), dict(p.payload or {}), similarity.get(str(p.id), 0.0))
+            for p in fused
+        ]
+
+    def count(self) -> int:
+        return int(self._shard.count(qe.CountRequest(exact=True)))
+
+    def flush(self) -> None:
+        with self._write:
+            self._shard.flush()
+
+    def close(self) -> None:
+        with self._write:
+            self._shard.close()
+
+
+class EdgeStore:
+    """Collections under one folder, guarded by one process lock."""
+
+    def __init__(self, root: Path, role: str, lock_info: dict[str, Any] | None = None) -> None:
+        self.root = root
+        self._lock = StoreLock(root, role, lock_info)
+        self._open: dict[str, EdgeIndex] = {}
+        (root / "collections").mkdir(parents=True, exist_ok=True)
+        self._sweep()
+
+    def _sweep(self) -> None:
+        """Drop collections left behind by a crashed rebuild or an interrupted promote."""
+        active = self._active_name()
+        for folder in (self.root / "collections").iterdir():
+            if folder.name != active:
+                shutil.rmtree(folder, ignore_errors=True)
+
+    def _active_name(self) -> str | None:
+        try:
+            name = (self.root / "ACTIVE").read_text().strip()
+        except FileNotFoundError:
+            return None
+        return name or None
+
+    def _get(self, name: str) -> EdgeIndex:
+        if name not in self._open:
+            self._open[name] = EdgeIndex.load(name, self.root / "collections" / name)
+        return self._open[name]
+
+    def open_active(self) -> EdgeIndex | None:
+        name = self._active_name()
+        if name is None or not (self.root / "collections" / name / "meta.json").exists():
+            return None
+        return self._get(name)
+
+    def active(self, meta: IndexMeta) -> EdgeIndex:
+        index = self.open_active()
+        if index is None:
+            index = self.new_build(meta)
+            self.promote(index)
+        elif (index.meta.embed_model, index.meta.dim) != (meta.embed_model, meta.dim):
+            raise IndexMismatchError(
+                f"The index was built with {index.meta.embed_model} ({index.meta.dim} dims) but the "
+                f"embedder is {meta.embed_model} ({meta.dim} dims). Run `docent ingest --rebuild` to "
+                "re-embed everything into a new collection."
+            )
+        return index
+
+    def new_build(self, meta: IndexMeta) -> EdgeIndex:
+        name = f"c{time.strftime('%Y%m%d%H%M%S')}-{os.getpid()}-{len(self._open)}"
+        index = EdgeIndex.create(name, self.root / "collections" / name, meta)
+        self._open[name] = index
+        return index
+
+    def promote(self, index: EdgeIndex) -> None:  # type: ignore[override]
+        index.flush()
+        previous = self._active_name()
+        _write_text_atomic(self.root / "ACTIVE", index.name)
+        if previous and previous != index.name:
+            old = self._open.pop(previous, None)
+            if old is not None:
+                old.close()
+            shutil.rmtree(self.root / "collections" / previous, ignore_errors=True)
+
+    def healthy(self) -> bool:
+        return self.open_active() is not None
+
+    def close(self) -> None:
+        for index in self._open.values():
+            try:
+                index.close()
+            except Exception:  # noqa: BLE001 - closing is best effort; the WAL covers the rest
+                pass
+        self._open.clear()
+        self._lock.release()
+
+
+def _write_text_atomic(path: Path, text: str) -> None:
+    tmp = path.with_suffix(".tmp")
+    with open(tmp, "w") as fh:
+        fh.write(text)
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, path)
+
+
+def _write_json_atomic(path: Path, data: dict[str, Any]) -> None:
+    _write_text_atomic(path, json.dumps(data))

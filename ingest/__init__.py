@@ -1,0 +1,1 @@
+"""The ingestion worker: docs folder -> Document -> Section -> Chunk -> index."""

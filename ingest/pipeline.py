@@ -1,0 +1,205 @@
+"""The ingestion run: read -> split -> diff against the index -> embed -> upsert/delete.
+
+Incremental and crash-safe by construction. The desired state is recomputed from the
+files on every run and diffed against what the index holds, so a run killed at any
+moment (``kill -9``) is repaired by the next one: point ids are deterministic, upserts
+are idempotent, new chunks are written before stale ones are deleted, and the
+change log journals the plan before the index is touched.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from tqdm import tqdm
+
+from docent.embedder import Embedder
+from docent.errors import ConfigError
+from docent.index.base import Index, IndexStore
+from docent.schema import Chunk, IndexedPoint, IndexMeta, point_id
+from docent.sparse import Bm25Encoder
+from ingest.changelog import ChangeLog, ChangeSet, fingerprint
+from ingest.documents import Document, Skipped, read_all
+from ingest.markdown_splitter import DEFAULT_MAX_WORDS, split
+
+log = logging.getLogger(__name__)
+
+BATCH = 64
+
+
+@dataclass(slots=True)
+class IngestSummary:
+    """What one run did; ``docent ingest --json`` prints exactly this."""
+
+    docs_added: int = 0
+    docs_updated: int = 0
+    docs_deleted: int = 0
+    docs_unchanged: int = 0
+    chunks_added: int = 0
+    chunks_updated: int = 0
+    chunks_deleted: int = 0
+    chunks_unchanged: int = 0
+    skipped: list[dict[str, str]] = field(default_factory=list)
+    warnings: list[dict[str, str]] = field(default_factory=list)
+    fingerprint: str = ""
+    collection: str = ""
+    rebuilt: bool = False
+    seconds: float = 0.0
+    changes: dict[str, list[str]] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(slots=True)
+class _DocPlan:
+    doc: Document
+    chunks: dict[str, Chunk]  # id -> chunk, in order
+    new: list[str]
+    stale: list[str]
+    keep: list[str]
+    status: str  # added | updated | unchanged
+
+
+def chunk_document(doc: Document, max_words: int = DEFAULT_MAX_WORDS) -> dict[str, Chunk]:
+    """The document's chunks keyed by their deterministic point ids."""
+    out: dict[str, Chunk] = {}
+    seen: dict[str, int] = {}
+    body = doc.body if doc.kind != "text" else doc.body  # plain text splits as one section
+    for position, piece in enumerate(split(body, doc.title, max_words)):
+        url = f"{doc.url}#{piece.anchor}" if piece.anchor else doc.url
+        chunk = Chunk(doc.path, doc.title, piece.heading_path, piece.anchor, url, doc.visibility,
+                      doc.groups, piece.text, position, doc.doc_hash, doc.doc_hash[:12])
+        occurrence = seen.get(chunk.content_hash, 0)
+        seen[chunk.content_hash] = occurrence + 1
+        out[point_id(doc.path, chunk.content_hash, occurrence)] = chunk
+    return out
+
+
+def _doc_fields(chunk: Chunk) -> dict[str, Any]:
+    """Payload fields that can change without the embedded text changing."""
+    return {k: v for k, v in chunk.payload("").items()
+            if k in ("url", "visibility", "groups", "doc_hash", "doc_version", "position")}
+
+
+class Ingestor:
+    """Runs ingests against one store with one embedder; reused by watch mode and the server."""
+
+    def __init__(self, store: IndexStore, embedder: Embedder, sparse: Bm25Encoder, data_dir: Path,
+                 base_url: str, max_words: int = DEFAULT_MAX_WORDS) -> None:
+        self.store = store
+        self.embedder = embedder
+        self.sparse = sparse
+        self.changelog = ChangeLog(data_dir)
+        self.base_url = base_url
+        self.max_words = max_words
+
+    @property
+    def meta(self) -> IndexMeta:
+        return IndexMeta(self.embedder.name, self.embedder.dim)
+
+    def run(self, docs_dir: Path, *, rebuild: bool = False, progress: bool = True,
+            on_change: Callable[[dict[str, Any]], None] | None = None) -> IngestSummary:
+        """Bring the index in line with ``docs_dir``; see the module docstring."""
+        if not docs_dir.is_dir():
+            raise ConfigError(f"Docs folder {docs_dir} does not exist or is not a folder "
+                              "(set DOCENT_DOCS_DIR or pass PATH).")
+        started = time.perf_counter()
+        summary = IngestSummary(rebuilt=rebuild)
+        docs: list[Document] = []
+        for item in read_all(docs_dir, self.base_url):
+            if isinstance(item, Skipped):
+                log.warning("skipped %s: %s", item.path, item.reason)
+                summary.skipped.append({"path": item.path, "reason": item.reason})
+            else:
+                docs.append(item)
+                summary.warnings.extend({"path": item.path, "warning": w} for w in item.warnings)
+        index = self.store.new_build(self.meta) if rebuild else self.store.active(self.meta)
+        summary.collection = index.name
+        inventory = index.inventory()
+        plans = [self._plan(doc, inventory.get(doc.path)) for doc in docs]
+        present = {doc.path for doc in docs}
+        removed = {path: entry.ids for path, entry in inventory.items() if path not in present}
+        changes = ChangeSet(
+            added=sorted(p.doc.path for p in plans if p.status == "added"),
+            changed=sorted(p.doc.path for p in plans if p.status == "updated"),
+            removed=sorted(removed),
+        )
+        changes = self.changelog.begin(changes)
+        self._apply(index, plans, removed, progress)
+        if rebuild:
+            self.store.promote(index)
+        fp = fingerprint({doc.path: doc.doc_hash for doc in docs})
+        self._count(summary, plans, removed)
+        summary.fingerprint = fp
+        summary.changes = {"added": changes.added, "changed": changes.changed, "removed": changes.removed}
+        summary.seconds = round(time.perf_counter() - started, 3)
+        entry = self.changelog.commit(changes, fp, {"chunks_added": summary.chunks_added,
+                                                    "chunks_deleted": summary.chunks_deleted})
+        if entry is not None and on_change is not None:
+            on_change(entry)
+        return summary
+
+    def _plan(self, doc: Document, existing: Any) -> _DocPlan:
+        chunks = chunk_document(doc, self.max_words)
+        have: set[str] = existing.ids if existing else set()
+        new = [cid for cid in chunks if cid not in have]
+        stale = sorted(have - chunks.keys())
+        keep = [cid for cid in chunks if cid in have]
+        if existing is None:
+            status = "added"
+        elif new or stale or existing.doc_hash != doc.doc_hash:
+            status = "updated"
+        else:
+            status = "unchanged"
+        return _DocPlan(doc, chunks, new, stale, keep, status)
+
+    def _apply(self, index: Index, plans: list[_DocPlan], removed: dict[str, set[str]], progress: bool) -> None:
+        todo = [(cid, plan.chunks[cid]) for plan in plans for cid in plan.new]
+        bar = tqdm(total=len(todo), unit="chunk", desc="embedding", disable=not progress or not todo,
+                   leave=False)
+        try:
+            for start in range(0, len(todo), BATCH):
+                batch = todo[start:start + BATCH]
+                vectors = self.embedder.embed_documents([c.embed_text for _, c in batch])
+                points = []
+                for (cid, chunk), vector in zip(batch, vectors, strict=True):
+                    indices, values = self.sparse.document(chunk.embed_text)
+                    points.append(IndexedPoint(cid, vector.tolist(), indices, values, chunk.payload(cid)))
+                index.upsert(points)
+                bar.update(len(batch))
+        finally:
+            bar.close()
+        # New chunks are in; only now do the old ones go, so a doc is never missing.
+        for plan in plans:
+            if plan.status != "updated":
+                continue
+            index.delete(plan.stale)
+            if plan.keep:
+                # Same text, but doc-level fields (visibility, url, version) may have moved.
+                for cid in plan.keep:
+                    index.overwrite_payload([cid], _doc_fields(plan.chunks[cid]))
+        for ids in removed.values():
+            index.delete(sorted(ids))
+        index.flush()
+
+    @staticmethod
+    def _count(summary: IngestSummary, plans: list[_DocPlan], removed: dict[str, set[str]]) -> None:
+        for plan in plans:
+            if plan.status == "added":
+                summary.docs_added += 1
+            elif plan.status == "updated":
+                summary.docs_updated += 1
+                summary.chunks_updated += len(plan.keep)
+            else:
+                summary.docs_unchanged += 1
+                summary.chunks_unchanged += len(plan.keep)
+            summary.chunks_added += len(plan.new)
+            summary.chunks_deleted += len(plan.stale)
+        summary.docs_deleted = len(removed)
+        summary.chunks_deleted += sum(len(ids) for ids in removed.values())
