@@ -97,7 +97,7 @@ class SentenceTransformerEmbedder:
             )
             if backend == "onnx-int8" and arch and not (folder / kwargs["file_name"]).exists():
                 self._quantize(folder, arch)
-        dim = self._model.get_sentence_embedding_dimension()
+        dim = self._model.get_embedding_dimension()
         if not dim:
             raise ConfigError(f"embedding model {self.name} does not report its dimension")
         self.dim = int(dim)

@@ -38,6 +38,28 @@ class IndexSettings(BaseModel):
     timeout_s: float = Field(10.0, gt=0)
 
 
+class LLMSettings(BaseModel):
+    """The answering model and its fallbacks, all LiteLLM model strings.
+
+    ``docent-local/<name>`` runs a packaged GGUF in-process (llama.cpp); anything else
+    (``openai/gpt-4o-mini``, ``anthropic/...``, ``ollama/...``, ``openai/<name>`` with
+    ``api_base``) goes to that provider with its usual API-key variables.
+    """
+
+    model: str = "docent-local/qwen2.5-coder-1.5b"
+    fallbacks: list[str] = Field(default_factory=list)
+    api_base: str | None = None
+    # Optional LiteLLM Router YAML (model_list etc.) for anything the fields above cannot say.
+    router_config: Path | None = None
+    timeout_s: float = Field(60.0, gt=0)
+    retries: int = Field(1, ge=0, le=5)
+    temperature: float = Field(0.1, ge=0, le=2)
+    max_tokens: int = Field(384, ge=16, le=8192)
+    # llama.cpp context and threads for docent-local models.
+    n_ctx: int = Field(4096, ge=512)
+    n_threads: int | None = None
+
+
 class Settings(BaseSettings):
     """Docent's configuration, from ``DOCENT_*`` variables and an optional ``.env``."""
 
@@ -62,6 +84,9 @@ class Settings(BaseSettings):
     qdrant_api_key: str | None = Field(
         None, validation_alias=AliasChoices("QDRANT_API_KEY", "DOCENT_QDRANT_API_KEY")
     )
+    llm: LLMSettings = LLMSettings()
+    # DOCENT_MODEL is the documented flat alias for llm.model.
+    model: str | None = Field(None, validation_alias=AliasChoices("DOCENT_MODEL"))
     log_level: str = "INFO"
 
     @field_validator("data_dir", "docs_dir")
@@ -77,6 +102,15 @@ class Settings(BaseSettings):
         if self.qdrant_api_key:
             update["api_key"] = self.qdrant_api_key
         return self.index.model_copy(update=update)
+
+    def resolved_llm(self) -> LLMSettings:
+        """LLM settings with the flat ``DOCENT_MODEL`` alias applied."""
+        return self.llm.model_copy(update={"model": self.model}) if self.model else self.llm
+
+    @property
+    def models_dir(self) -> Path:
+        """Where joined GGUF files and ONNX exports live."""
+        return self.data_dir / "models"
 
     @property
     def store_dir(self) -> Path:

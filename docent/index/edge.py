@@ -163,6 +163,10 @@ class EdgeIndex:
             for p in fused
         ]
 
+    def payloads(self, ids: list[str]) -> dict[str, dict[str, Any]]:
+        records = self._shard.retrieve(list(ids), with_payload=True, with_vector=False) if ids else []
+        return {str(r.id): dict(r.payload or {}) for r in records}
+
     def count(self) -> int:
         return int(self._shard.count(qe.CountRequest(exact=True)))
 

@@ -126,6 +126,10 @@ class ServerIndex:
             for p in fused.points
         ]
 
+    def payloads(self, ids: list[str]) -> dict[str, dict[str, Any]]:
+        records = self._client.retrieve(self.name, ids=list(ids), with_payload=True) if ids else []
+        return {str(r.id): dict(r.payload or {}) for r in records}
+
     def count(self) -> int:
         return int(self._client.count(self.name, exact=True).count)
 
