@@ -101,6 +101,40 @@ def _watch(settings, docs: Path, as_json: bool) -> None:  # type: ignore[no-unty
         store.close()
 
 
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Interface to bind.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    workers: Annotated[int, typer.Option(help="Worker processes (server mode only; embedded needs 1).")] = 1,
+) -> None:
+    """Serve the chat API (and, in embedded mode, watch and re-ingest the docs folder)."""
+    ensure_offline()
+    settings = _settings()
+    import uvicorn
+
+    from service.app import create_app
+    from service.runtime import Runtime
+
+    if workers > 1 and not settings.resolved_index().url:
+        typer.echo("error: the embedded store is single-process; use --workers 1 or set QDRANT_URL.", err=True)
+        raise typer.Exit(2)
+    if workers > 1:
+        uvicorn.run("service.app:app_from_env", factory=True, host=host, port=port, workers=workers,
+                    log_level=settings.log_level.lower())
+        return
+    try:
+        # Built here rather than in the lifespan so a bad start-up is a clean message.
+        runtime = Runtime.build(settings, lock_info={"url": f"http://{host}:{port}"})
+    except DocentError as exc:
+        _fail(exc)
+        return
+    try:
+        uvicorn.run(create_app(settings, runtime=runtime), host=host, port=port,
+                    log_level=settings.log_level.lower())
+    finally:
+        runtime.close()
+
+
 def main() -> None:
     """Console-script entry point."""
     app()

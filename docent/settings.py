@@ -60,6 +60,38 @@ class LLMSettings(BaseModel):
     n_threads: int | None = None
 
 
+class ChatSettings(BaseModel):
+    """Retrieval and answering knobs; defaults are the values measured on eval/golden.jsonl."""
+
+    top_k: int = Field(5, ge=1, le=20)
+    prefetch: int = Field(30, ge=5, le=200)
+    # Abstain without calling the model when the best dense similarity is below this.
+    min_similarity: float = Field(0.30, ge=0, le=1)
+    # An answer with no valid citation is not shown as fact: it becomes an abstention.
+    require_citation: bool = True
+    rewrite: Literal["llm", "concat", "off"] = "llm"
+    rerank: Literal["off", "llm"] = "off"
+    history_turns: int = Field(6, ge=0, le=50)
+    max_message_chars: int = Field(4000, ge=10, le=100_000)
+    support_url: str = "mailto:support@pylon.example"
+    support_label: str = "Contact support"
+
+
+class StaffKey(BaseModel):
+    """A staff API key, stored only as its sha256 hex digest."""
+
+    name: str
+    sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
+    groups: list[str] = Field(default_factory=list)
+    admin: bool = False
+
+
+class AuthSettings(BaseModel):
+    """Who may see internal docs. Generate a key's hash with `docent keys hash`."""
+
+    staff_keys: list[StaffKey] = Field(default_factory=list)
+
+
 class Settings(BaseSettings):
     """Docent's configuration, from ``DOCENT_*`` variables and an optional ``.env``."""
 
@@ -85,6 +117,13 @@ class Settings(BaseSettings):
         None, validation_alias=AliasChoices("QDRANT_API_KEY", "DOCENT_QDRANT_API_KEY")
     )
     llm: LLMSettings = LLMSettings()
+    chat: ChatSettings = ChatSettings()
+    auth: AuthSettings = AuthSettings()
+    # SQLAlchemy URL of the conversation store; default is SQLite under the data dir.
+    database_url: str | None = None
+    # In embedded mode the server is the only process that may write the store, so
+    # it hosts the docs watcher itself.
+    watch: bool = True
     # DOCENT_MODEL is the documented flat alias for llm.model.
     model: str | None = Field(None, validation_alias=AliasChoices("DOCENT_MODEL"))
     log_level: str = "INFO"
@@ -106,6 +145,9 @@ class Settings(BaseSettings):
     def resolved_llm(self) -> LLMSettings:
         """LLM settings with the flat ``DOCENT_MODEL`` alias applied."""
         return self.llm.model_copy(update={"model": self.model}) if self.model else self.llm
+
+    def resolved_database_url(self) -> str:
+        return self.database_url or f"sqlite:///{(self.data_dir / 'docent.db').resolve()}"
 
     @property
     def models_dir(self) -> Path:

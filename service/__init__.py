@@ -1,0 +1,1 @@
+"""The chat service: retrieval, cited answers through LiteLLM, and the HTTP API."""

@@ -1,0 +1,233 @@
+"""Answering one question: rewrite -> retrieve -> (abstain | generate) -> check citations.
+
+Plain functions over small interfaces (retriever, chat model, settings), so the logic
+is tested without HTTP; the routes only validate input and map the result.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from docent.schema import Access, Hit
+from docent.settings import ChatSettings
+from service import prompts
+from service.citations import check
+from service.llm.chat_types import ChatMessage, ChatModel, StreamEnd, TextDelta
+from service.llm.errors import ModelUnavailableError
+from service.prompts import NOT_IN_DOCS
+from service.retrieval import Reranker, Retrieval, Retriever
+
+ABSTAIN_TEXT = "I couldn't find this in the documentation, so I won't guess."
+DEGRADED_TEXT = "I can't generate an answer right now; these documentation pages look relevant:"
+
+
+@dataclass(slots=True)
+class Citation:
+    """One cited source, in marker order: ``citations[0]`` is ``[1]`` in the answer."""
+
+    marker: int
+    chunk_id: str
+    title: str
+    heading_path: list[str]
+    url: str
+    snippet: str
+    doc_path: str
+
+
+@dataclass(slots=True)
+class Answer:
+    """Everything the API returns for one question (and the console shows)."""
+
+    text: str
+    answerable: bool
+    citations: list[Citation]
+    rewritten_query: str
+    retrieval: Retrieval
+    model: str = ""
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    fallback_used: bool = False
+    abstain_reason: str | None = None
+    degraded: bool = False
+    uncited_sentences: list[str] = field(default_factory=list)
+    removed_markers: list[int] = field(default_factory=list)
+    timings_ms: dict[str, float] = field(default_factory=dict)
+
+
+@dataclass(slots=True)
+class Prepared:
+    """The state between retrieval and generation."""
+
+    question: str
+    query: str
+    retrieval: Retrieval
+    messages: list[ChatMessage]
+    timings_ms: dict[str, float]
+    abstain_reason: str | None
+
+
+def _section(hit: Hit) -> str:
+    path = list(hit.payload.get("heading_path") or [])
+    return " > ".join(path[1:] if len(path) > 1 else path)
+
+
+def build_messages(question: str, hits: list[Hit]) -> list[ChatMessage]:
+    """System prompt first and unchanging, so llama.cpp reuses its KV cache across requests."""
+    sources = "\n".join(
+        prompts.render("source", n=str(i), title=str(h.payload.get("title", "")).replace('"', "'"),
+                       section=_section(h).replace('"', "'"), text=h.text)
+        for i, h in enumerate(hits, start=1)
+    )
+    return [
+        {"role": "system", "content": prompts.render("answer_system")},
+        {"role": "user", "content": prompts.render("answer_user", sources=sources, question=question)},
+    ]
+
+
+async def rewrite_query(question: str, history: list[dict[str, str]], *, model: ChatModel, mode: str) -> str:
+    """A standalone query for retrieval; follow-ups lean on the conversation."""
+    if not history or mode == "off":
+        return question
+    last_user = next((m["content"] for m in reversed(history) if m["role"] == "user"), "")
+    concat = f"{last_user} {question}".strip()
+    if mode == "concat":
+        return concat
+    transcript = "\n".join(f"{m['role']}: {m['content'][:400]}" for m in history[-4:])
+    try:
+        done = await model.complete(
+            [{"role": "user", "content": prompts.render("rewrite", history=transcript, question=question)}],
+            max_tokens=48, temperature=0.0)
+    except ModelUnavailableError:
+        return concat
+    line = (done.text or "").strip().splitlines()[0:1]
+    rewritten = line[0].strip().strip('"') if line else ""
+    # A rewrite that lost the question entirely is worse than plain concatenation.
+    return rewritten if 3 <= len(rewritten) <= 400 else concat
+
+
+async def prepare(question: str, history: list[dict[str, str]], *, access: Access, retriever: Retriever,
+                  model: ChatModel, chat: ChatSettings, reranker: Reranker | None = None) -> Prepared:
+    """Rewrite, retrieve, rerank, and decide whether to abstain before generating."""
+    timings: dict[str, float] = {}
+    t0 = time.perf_counter()
+    query = await rewrite_query(question, history, model=model, mode=chat.rewrite)
+    timings["rewrite"] = (time.perf_counter() - t0) * 1000
+    retrieval = await asyncio.to_thread(retriever.search, query, access, chat.top_k)
+    timings["retrieve"] = retrieval.embed_ms + retrieval.search_ms
+    if reranker is not None and retrieval.hits:
+        t1 = time.perf_counter()
+        retrieval.hits = await reranker.rerank(query, retrieval.hits)
+        timings["rerank"] = (time.perf_counter() - t1) * 1000
+    reason = None
+    if not retrieval.hits:
+        reason = "no_results"
+    elif retrieval.top_similarity < chat.min_similarity:
+        reason = "low_relevance"
+    return Prepared(question, query, retrieval, build_messages(question, retrieval.hits), timings, reason)
+
+
+def _citations(hits: list[Hit], cited: list[int]) -> list[Citation]:
+    out = []
+    for marker, source in enumerate(cited, start=1):
+        hit = hits[source - 1]
+        p = hit.payload
+        out.append(Citation(marker, hit.chunk_id, str(p.get("title", "")), list(p.get("heading_path") or []),
+                            str(p.get("url", "")), hit.text[:600], hit.doc_path))
+    return out
+
+
+def abstention(prep: Prepared, reason: str, **extra: Any) -> Answer:
+    return Answer(ABSTAIN_TEXT, False, [], prep.query, prep.retrieval, abstain_reason=reason,
+                  timings_ms=prep.timings_ms, **extra)
+
+
+def degraded(prep: Prepared) -> Answer:
+    """The model is down: say so, and offer the retrieved pages instead of an answer."""
+    hits = prep.retrieval.hits
+    cites = _citations(hits, list(range(1, len(hits) + 1)))
+    lines = [DEGRADED_TEXT] + [f"- {c.title} ({' > '.join(c.heading_path[1:]) or c.title}) [{c.marker}]"
+                               for c in cites]
+    return Answer("\n".join(lines), False, cites, prep.query, prep.retrieval, abstain_reason="model_unavailable",
+                  degraded=True, timings_ms=prep.timings_ms)
+
+
+def finish(prep: Prepared, raw: str, *, chat: ChatSettings, model: str, prompt_tokens: int,
+           completion_tokens: int, fallback_used: bool) -> Answer:
+    """Turn the model's raw text into a checked answer (or an honest abstention)."""
+    usage = {"model": model, "prompt_tokens": prompt_tokens, "completion_tokens": completion_tokens,
+             "fallback_used": fallback_used}
+    if NOT_IN_DOCS in raw:
+        return abstention(prep, "model_declined", **usage)
+    checked = check(raw, len(prep.retrieval.hits))
+    if chat.require_citation and not checked.cited:
+        return abstention(prep, "uncited", **usage)
+    return Answer(checked.text, True, _citations(prep.retrieval.hits, checked.cited), prep.query, prep.retrieval,
+                  uncited_sentences=checked.uncited_sentences, removed_markers=checked.removed_markers,
+                  timings_ms=prep.timings_ms, **usage)
+
+
+async def answer(question: str, history: list[dict[str, str]], *, access: Access, retriever: Retriever,
+                 model: ChatModel, chat: ChatSettings, reranker: Reranker | None = None) -> Answer:
+    """Answer one question, with citations, or abstain honestly."""
+    prep = await prepare(question, history, access=access, retriever=retriever, model=model, chat=chat,
+                         reranker=reranker)
+    if prep.abstain_reason:
+        return abstention(prep, prep.abstain_reason)
+    t0 = time.perf_counter()
+    try:
+        done = await model.complete(prep.messages)
+    except ModelUnavailableError:
+        return degraded(prep)
+    prep.timings_ms["generate"] = (time.perf_counter() - t0) * 1000
+    return finish(prep, done.text, chat=chat, model=done.model, prompt_tokens=done.prompt_tokens,
+                  completion_tokens=done.completion_tokens, fallback_used=done.fallback_used)
+
+
+StreamItem = tuple[Literal["delta"], str] | tuple[Literal["final"], Answer]
+
+
+async def answer_stream(question: str, history: list[dict[str, str]], *, access: Access, retriever: Retriever,
+                        model: ChatModel, chat: ChatSettings,
+                        reranker: Reranker | None = None) -> AsyncIterator[StreamItem]:
+    """Like :func:`answer`, yielding text deltas as they come and the checked answer last.
+
+    Deltas are held back while they could still be the start of the abstention
+    sentinel, so a declined answer never flashes on screen. The final answer (with
+    invalid markers removed) replaces the streamed text in the client.
+    """
+    prep = await prepare(question, history, access=access, retriever=retriever, model=model, chat=chat,
+                         reranker=reranker)
+    if prep.abstain_reason:
+        yield ("final", abstention(prep, prep.abstain_reason))
+        return
+    t0 = time.perf_counter()
+    raw = ""
+    held = ""
+    end: StreamEnd | None = None
+    try:
+        async for event in model.stream(prep.messages):
+            if isinstance(event, TextDelta):
+                raw += event.text
+                stripped = raw.lstrip()
+                if NOT_IN_DOCS in raw or (len(stripped) < len(NOT_IN_DOCS) and NOT_IN_DOCS.startswith(stripped)):
+                    held += event.text
+                    continue
+                if held:
+                    event = TextDelta(held + event.text)
+                    held = ""
+                yield ("delta", event.text)
+            elif isinstance(event, StreamEnd):
+                end = event
+    except ModelUnavailableError:
+        if not raw:
+            yield ("final", degraded(prep))
+            return
+        raise
+    prep.timings_ms["generate"] = (time.perf_counter() - t0) * 1000
+    yield ("final", finish(prep, raw, chat=chat, model=end.model if end else "", fallback_used=bool(end and end.fallback_used),
+                           prompt_tokens=end.prompt_tokens if end else 0,
+                           completion_tokens=end.completion_tokens if end else 0))

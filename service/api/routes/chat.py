@@ -1,0 +1,123 @@
+"""POST /v1/chat (JSON or Server-Sent Events) and POST /v1/feedback."""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import AsyncIterator
+from dataclasses import asdict
+from typing import Any
+
+from fastapi import APIRouter
+from fastapi.responses import StreamingResponse
+
+from docent.errors import DocentError
+from service import answer as answering
+from service.api.deps import Caller, CallerDep, RuntimeDep
+from service.api.schemas import ChatRequest, ChatResponse, ErrorBody, FeedbackRequest
+from service.runtime import Runtime
+
+router = APIRouter(prefix="/v1", tags=["chat"])
+log = logging.getLogger(__name__)
+
+
+class MessageTooLongError(DocentError):
+    status_code = 422
+
+
+def _start(body: ChatRequest, runtime: Runtime, caller: Caller) -> tuple[str, list[dict[str, str]]]:
+    limit = runtime.settings.chat.max_message_chars
+    if len(body.message) > limit:
+        raise MessageTooLongError(f"message is {len(body.message)} characters; the limit is {limit}.")
+    if not body.message.strip():
+        raise MessageTooLongError("message is empty.")
+    store = runtime.conversations
+    if body.conversation_id:
+        return body.conversation_id, store.history(body.conversation_id, caller.scope,
+                                                   runtime.settings.chat.history_turns)
+    return store.create(caller.scope), []
+
+
+def _response(ans: answering.Answer, runtime: Runtime, cid: str, message_id: int, started: float) -> ChatResponse:
+    chat = runtime.settings.chat
+    handoff = None if ans.answerable else {"label": chat.support_label, "url": chat.support_url}
+    return ChatResponse.model_validate({
+        "answer": ans.text,
+        "citations": [asdict(c) for c in ans.citations],
+        "answerable": ans.answerable,
+        "conversation_id": cid,
+        "message_id": message_id,
+        "usage": {"model": ans.model or "none", "prompt_tokens": ans.prompt_tokens,
+                  "completion_tokens": ans.completion_tokens, "fallback_used": ans.fallback_used},
+        "latency_ms": round((time.perf_counter() - started) * 1000, 1),
+        "handoff": handoff,
+        "abstain_reason": ans.abstain_reason,
+        "degraded": ans.degraded,
+        "uncited_sentences": ans.uncited_sentences,
+        "rewritten_query": ans.rewritten_query,
+    })
+
+
+def _record(runtime: Runtime, cid: str, question: str, ans: answering.Answer) -> int:
+    """Store the turn; the meta is what the staff console shows about why."""
+    runtime.conversations.append(cid, "user", question)
+    meta = {
+        "citations": [asdict(c) for c in ans.citations],
+        "answerable": ans.answerable, "abstain_reason": ans.abstain_reason, "model": ans.model,
+        "rewritten_query": ans.rewritten_query, "timings_ms": ans.timings_ms,
+        "retrieved": [{"chunk_id": h.chunk_id, "doc_path": h.doc_path, "score": h.score,
+                       "similarity": round(h.similarity, 4)} for h in ans.retrieval.hits],
+    }
+    # Abstentions are stored as the user saw them, never with model text.
+    return runtime.conversations.append(cid, "assistant", ans.text, meta)
+
+
+@router.post("/chat", response_model=ChatResponse,
+             responses={200: {"content": {"text/event-stream": {}},
+                              "description": "JSON, or SSE (`meta`, `delta`..., `final` | `error`) with stream=true"},
+                        404: {"model": ErrorBody}, 422: {"model": ErrorBody}, 503: {"model": ErrorBody}})
+async def chat(body: ChatRequest, runtime: RuntimeDep, caller: CallerDep) -> Any:
+    """Answer a question from the docs the caller may see, with citations, or abstain with a handoff."""
+    started = time.perf_counter()
+    cid, history = _start(body, runtime, caller)
+    if body.stream:
+        return StreamingResponse(_sse(body.message, history, cid, runtime, caller, started),
+                                 media_type="text/event-stream",
+                                 headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
+    ans = await answering.answer(body.message, history, access=caller.access, retriever=runtime.retriever,
+                                 model=runtime.model, chat=runtime.settings.chat)
+    message_id = _record(runtime, cid, body.message, ans)
+    return _response(ans, runtime, cid, message_id, started)
+
+
+def _event(name: str, data: Any) -> str:
+    return f"event: {name}\ndata: {json.dumps(data)}\n\n"
+
+
+async def _sse(question: str, history: list[dict[str, str]], cid: str, runtime: Runtime, caller: Caller,
+               started: float) -> AsyncIterator[str]:
+    yield _event("meta", {"conversation_id": cid})
+    try:
+        async for kind, payload in answering.answer_stream(
+                question, history, access=caller.access, retriever=runtime.retriever, model=runtime.model,
+                chat=runtime.settings.chat):
+            if kind == "delta":
+                yield _event("delta", {"text": payload})
+            else:
+                message_id = _record(runtime, cid, question, payload)
+                final = _response(payload, runtime, cid, message_id, started)
+                yield _event("final", final.model_dump())
+    except DocentError as exc:
+        yield _event("error", {"detail": str(exc), "status": exc.status_code})
+    except Exception:  # the stream must end with an event, never a silent cut
+        log.exception("chat stream failed")
+        yield _event("error", {"detail": "Internal error; it has been logged.", "status": 500})
+
+
+@router.post("/feedback", status_code=201, responses={404: {"model": ErrorBody}})
+async def feedback(body: FeedbackRequest, runtime: RuntimeDep, caller: CallerDep) -> dict[str, int]:
+    """Thumbs up or down on one answer, stored with the question, answer, citations and model."""
+    fid = runtime.conversations.add_feedback(body.conversation_id, body.message_id, caller.scope, body.rating,
+                                             body.comment)
+    return {"id": fid}

@@ -1,0 +1,94 @@
+"""Request and response models: pydantic at the HTTP edge only."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class ChatMessage(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    role: Literal["user", "assistant"]
+    content: str = Field(max_length=8000)
+
+
+class ChatRequest(BaseModel):
+    """A question, optionally continuing a conversation."""
+
+    model_config = ConfigDict(extra="forbid")
+    message: str = Field(min_length=1, max_length=100_000, description="The user's question.")
+    conversation_id: str | None = Field(None, max_length=64, description="Continue this conversation.")
+    stream: bool = Field(False, description="Answer as Server-Sent Events.")
+
+
+class CitationOut(BaseModel):
+    marker: int = Field(description="The number used in the answer text, e.g. [1].")
+    chunk_id: str
+    title: str
+    heading_path: list[str]
+    url: str = Field(description="Doc URL including the #anchor of the section.")
+    snippet: str
+    doc_path: str
+
+
+class Usage(BaseModel):
+    model: str
+    prompt_tokens: int
+    completion_tokens: int
+    fallback_used: bool
+
+
+class Handoff(BaseModel):
+    label: str
+    url: str
+
+
+class ChatResponse(BaseModel):
+    answer: str = Field(description="Answer text with inline [n] markers.")
+    citations: list[CitationOut]
+    answerable: bool
+    conversation_id: str
+    message_id: int
+    usage: Usage
+    latency_ms: float
+    handoff: Handoff | None = Field(None, description="Where to get human help when the docs do not answer.")
+    abstain_reason: str | None = None
+    degraded: bool = False
+    uncited_sentences: list[str] = Field(default_factory=list,
+                                         description="Answer sentences that carry no citation marker.")
+    rewritten_query: str
+
+
+class SearchRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    query: str = Field(min_length=1, max_length=2000)
+    top_k: int = Field(5, ge=1, le=50)
+
+
+class SearchResult(BaseModel):
+    chunk_id: str
+    doc_path: str = Field(description="Path relative to the docs folder.")
+    title: str
+    heading_path: list[str]
+    url: str
+    score: float
+    similarity: float = Field(description="Dense cosine similarity to the query.")
+    text: str
+
+
+class SearchResponse(BaseModel):
+    results: list[SearchResult]
+    latency_ms: float
+
+
+class FeedbackRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    conversation_id: str = Field(max_length=64)
+    message_id: int = Field(ge=1)
+    rating: Literal[1, -1] = Field(description="1 thumbs up, -1 thumbs down.")
+    comment: str | None = Field(None, max_length=2000)
+
+
+class ErrorBody(BaseModel):
+    detail: str

@@ -1,0 +1,48 @@
+"""The app factory: routers, error handlers, and a lifespan that owns the runtime."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI
+
+from docent.settings import Settings
+from service.api import errors
+from service.api.routes import chat, health, search
+from service.runtime import Runtime
+
+
+def create_app(settings: Settings, *, runtime: Runtime | None = None, lock_info: dict[str, Any] | None = None) -> FastAPI:
+    """Build the app. With ``runtime`` given (tests), the caller owns its lifetime."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        owned = runtime is None
+        app.state.runtime = runtime or Runtime.build(settings, lock_info=lock_info)
+        try:
+            yield
+        finally:
+            if owned:
+                app.state.runtime.close()
+
+    app = FastAPI(
+        title="Docent",
+        version="0.1.0",
+        summary="Answers from your documentation, with citations, or an honest handoff.",
+        lifespan=lifespan,
+    )
+    errors.install(app)
+    app.include_router(health.router)
+    app.include_router(chat.router)
+    app.include_router(search.router)
+    return app
+
+
+def app_from_env() -> FastAPI:
+    """Factory for ``uvicorn --factory`` with several workers (server mode): settings from the env."""
+    from docent.offline import ensure_offline
+
+    ensure_offline()
+    return create_app(Settings())

@@ -1,0 +1,86 @@
+"""The expensive objects a running service holds, built once in the lifespan."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass, field
+from typing import Any
+
+from docent.embedder import Embedder
+from docent.index import IndexStore, open_store
+from docent.settings import Settings
+from docent.sparse import Bm25Encoder
+from service.conversations import ConversationStore
+from service.llm.chat_model import RouterChatModel
+from service.llm.chat_types import ChatModel
+from service.retrieval import Retriever
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(slots=True)
+class Runtime:
+    """Store, embedder, retriever, model, conversations and (embedded mode) the docs watcher."""
+
+    settings: Settings
+    store: IndexStore
+    embedder: Embedder
+    retriever: Retriever
+    model: ChatModel
+    conversations: ConversationStore
+    watcher: Any = None  # ingest.worker.Watcher when the server hosts ingestion
+    extras: dict[str, Any] = field(default_factory=dict)
+    _threads: list[threading.Thread] = field(default_factory=list)
+
+    @classmethod
+    def build(cls, settings: Settings, *, embedder: Embedder | None = None, lock_info: dict[str, Any] | None = None,
+              start_watcher: bool | None = None) -> Runtime:
+        """Open everything; the caller owns ``close()``."""
+        from ingest.worker import build_embedder
+
+        store = open_store(settings, role="server", lock_info=lock_info)
+        try:
+            embedder = embedder or build_embedder(settings)
+            retriever = Retriever(store, embedder, Bm25Encoder(), prefetch=settings.chat.prefetch)
+            model: ChatModel = RouterChatModel.from_settings(settings.resolved_llm(), settings.models_dir)
+            settings.data_dir.mkdir(parents=True, exist_ok=True)
+            conversations = ConversationStore(settings.resolved_database_url())
+        except BaseException:
+            store.close()
+            raise
+        runtime = cls(settings, store, embedder, retriever, model, conversations)
+        embedded = not settings.resolved_index().url
+        if start_watcher if start_watcher is not None else (settings.watch and embedded):
+            runtime.start_watcher()
+        return runtime
+
+    def start_watcher(self) -> None:
+        """Host the ingestion worker in-process (the embedded store allows one process)."""
+        from ingest.worker import Watcher, build_ingestor
+
+        self.watcher = Watcher(build_ingestor(self.settings, self.store, self.embedder), self.settings.docs_dir)
+
+        def first_then_watch() -> None:
+            try:
+                self.watcher.ingest_now()
+            except Exception:  # the API keeps serving the previous index
+                log.exception("initial ingest failed")
+            self.watcher.loop()
+
+        thread = threading.Thread(target=first_then_watch, name="docent-watch", daemon=True)
+        thread.start()
+        self._threads.append(thread)
+
+    def close(self) -> None:
+        if self.watcher is not None:
+            self.watcher.stop()
+            for thread in self._threads:
+                thread.join(timeout=5)
+        self.conversations.close()
+        if self.watcher is not None:
+            # Wait out an ingest in flight: closing the store under it would lose the run.
+            with self.watcher.run_lock:
+                self.store.close()
+        else:
+            self.store.close()
