@@ -1,0 +1,96 @@
+"""A real index over docs-corpus (built once per session) and apps over it with scripted models."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from docent.embedder import Embedder
+from docent.index.edge import EdgeStore
+from docent.settings import LLMSettings, Settings, StaffKey
+from docent.sparse import Bm25Encoder
+from ingest.pipeline import Ingestor
+from service.app import create_app
+from service.conversations import ConversationStore
+from service.llm.chat_model import RouterChatModel
+from service.retrieval import Retriever
+from service.runtime import Runtime
+from tests.conftest import REPO
+
+STAFF_KEY = "staff-test-key"
+SUPPORT_KEY = "support-test-key"
+
+
+def staff_keys() -> list[StaffKey]:
+    import hashlib
+
+    return [StaffKey(name="admin", sha256=hashlib.sha256(STAFF_KEY.encode()).hexdigest(), admin=True),
+            StaffKey(name="support", sha256=hashlib.sha256(SUPPORT_KEY.encode()).hexdigest(), groups=["support"])]
+
+
+@pytest.fixture(scope="session")
+def corpus_store(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -> Iterator[tuple[Path, EdgeStore]]:
+    """docs-corpus ingested once into a session data dir."""
+    data = tmp_path_factory.mktemp("corpus-data")
+    store = EdgeStore(data / "index", role="test-session")
+    Ingestor(store, embedder, Bm25Encoder(), data, "/docs").run(REPO / "docs-corpus", progress=False)
+    yield data, store
+    store.close()
+
+
+@pytest.fixture
+def make_runtime(corpus_store: tuple[Path, EdgeStore], embedder: Embedder,
+                 tmp_path: Path) -> Iterator[Callable[..., Runtime]]:
+    """Build a runtime over the shared index with a given model chain and chat settings."""
+    data, store = corpus_store
+    made: list[Runtime] = []
+
+    def make(model: str = "docent-fake/echo-cite", fallbacks: list[str] | None = None, timeout_s: float = 10,
+             **chat: object) -> Runtime:
+        settings = Settings(_env_file=None, data_dir=tmp_path / "data", docs_dir=REPO / "docs-corpus",  # type: ignore[call-arg]
+                            llm=LLMSettings(model=model, fallbacks=fallbacks or [], timeout_s=timeout_s, retries=0),
+                            watch=False)
+        settings.auth.staff_keys = staff_keys()
+        settings.chat = settings.chat.model_copy(update=chat)
+        (tmp_path / "data").mkdir(exist_ok=True)
+        runtime = Runtime(settings, store, embedder, Retriever(store, embedder, Bm25Encoder()),
+                          RouterChatModel.from_settings(settings.resolved_llm(), settings.models_dir),
+                          ConversationStore(settings.resolved_database_url()))
+        made.append(runtime)
+        return runtime
+
+    yield make
+    for runtime in made:
+        runtime.conversations.close()  # the shared store stays open for the session
+
+
+@pytest.fixture
+def client_for(make_runtime: Callable[..., Runtime]) -> Iterator[Callable[..., TestClient]]:
+    """A TestClient over an app with the given model chain."""
+    clients: list[TestClient] = []
+
+    def make(**kwargs: object) -> TestClient:
+        runtime = make_runtime(**kwargs)
+        client = TestClient(create_app(runtime.settings, runtime=runtime))
+        client.__enter__()
+        clients.append(client)
+        return client
+
+    yield make
+    for client in clients:
+        client.__exit__(None, None, None)
+
+
+@pytest.fixture
+def client(client_for: Callable[..., TestClient]) -> TestClient:
+    return client_for()
+
+
+def replace_model(runtime: Runtime, model: str) -> Runtime:
+    settings = runtime.settings
+    return dataclasses.replace(runtime, model=RouterChatModel.from_settings(
+        LLMSettings(model=model), settings.models_dir))
