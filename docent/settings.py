@@ -66,7 +66,7 @@ class ChatSettings(BaseModel):
     top_k: int = Field(5, ge=1, le=20)
     prefetch: int = Field(30, ge=5, le=200)
     # Abstain without calling the model when the best dense similarity is below this.
-    min_similarity: float = Field(0.30, ge=0, le=1)
+    min_similarity: float = Field(0.40, ge=0, le=1)
     # An answer with no valid citation is not shown as fact: it becomes an abstention.
     require_citation: bool = True
     rewrite: Literal["llm", "concat", "off"] = "llm"

@@ -1,0 +1,1 @@
+"""The evaluation suite: golden set, retrieval metrics, Ragas scores, history and reports."""
