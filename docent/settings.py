@@ -92,6 +92,27 @@ class AuthSettings(BaseModel):
     staff_keys: list[StaffKey] = Field(default_factory=list)
 
 
+class Site(BaseModel):
+    """A site that embeds the widget: its public id and the origins allowed to use it."""
+
+    site_id: str = Field(pattern=r"^[A-Za-z0-9_-]{3,64}$")
+    allowed_origins: list[str] = Field(default_factory=list)
+    title: str = "Ask the docs"
+    greeting: str = "Hi! Ask me anything about the documentation."
+
+
+class WidgetSettings(BaseModel):
+    """The public widget: sites, session tokens and rate limits."""
+
+    sites: list[Site] = Field(default_factory=lambda: [Site(
+        site_id="demo", allowed_origins=["http://127.0.0.1:8000", "http://localhost:8000"])])
+    # HMAC key for session tokens. Unset: a random key per process (tokens die on restart).
+    token_secret: str | None = None
+    token_ttl_s: int = Field(1800, ge=60, le=86_400)
+    rate_per_minute_token: int = Field(20, ge=1)
+    rate_per_minute_ip: int = Field(60, ge=1)
+
+
 class Settings(BaseSettings):
     """Docent's configuration, from ``DOCENT_*`` variables and an optional ``.env``."""
 
@@ -119,6 +140,7 @@ class Settings(BaseSettings):
     llm: LLMSettings = LLMSettings()
     chat: ChatSettings = ChatSettings()
     auth: AuthSettings = AuthSettings()
+    widget: WidgetSettings = WidgetSettings()
     # SQLAlchemy URL of the conversation store; default is SQLite under the data dir.
     database_url: str | None = None
     # In embedded mode the server is the only process that may write the store, so
