@@ -89,7 +89,8 @@ def sweep_threshold(index: object, golden: list[GoldenItem], queries: dict[str, 
     best = (0.0, 0.0)
     for step in range(10, 71):
         t = step / 100
-        acc = (sum(s >= t for s in answer_sims) + sum(s < t for s in abstain_sims)) / (len(answer_sims) + len(abstain_sims))
+        right = sum(s >= t for s in answer_sims) + sum(s < t for s in abstain_sims)
+        acc = right / (len(answer_sims) + len(abstain_sims))
         if acc > best[1]:
             best = (t, acc)
     def recall_at(t: float) -> float:

@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import sys
@@ -96,10 +97,8 @@ def _watch(settings, docs: Path, as_json: bool) -> None:  # type: ignore[no-unty
                                                           f"ingested: {s.changes} in {s.seconds:.1f}s"))
         watcher.ingest_now()
         typer.echo(f"watching {docs} for changes (Ctrl-C to stop)", err=True)
-        try:
+        with contextlib.suppress(KeyboardInterrupt):
             watcher.loop()
-        except KeyboardInterrupt:
-            pass
     finally:
         store.close()
 
@@ -225,7 +224,9 @@ app.add_typer(keys_app, name="keys")
 
 
 @keys_app.command("hash")
-def keys_hash(key: Annotated[str, typer.Argument(help="The key to hash (keep the key secret; store the hash).")]) -> None:
+def keys_hash(
+    key: Annotated[str, typer.Argument(help="The key to hash (keep the key secret; store the hash).")],
+) -> None:
     """Print the sha256 to put in DOCENT_AUTH__STAFF_KEYS."""
     import hashlib
 

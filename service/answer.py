@@ -228,6 +228,6 @@ async def answer_stream(question: str, history: list[dict[str, str]], *, access:
             return
         raise
     prep.timings_ms["generate"] = (time.perf_counter() - t0) * 1000
-    yield ("final", finish(prep, raw, chat=chat, model=end.model if end else "", fallback_used=bool(end and end.fallback_used),
-                           prompt_tokens=end.prompt_tokens if end else 0,
-                           completion_tokens=end.completion_tokens if end else 0))
+    end = end or StreamEnd(model="", prompt_tokens=0, completion_tokens=0, fallback_used=False)
+    yield ("final", finish(prep, raw, chat=chat, model=end.model, fallback_used=end.fallback_used,
+                           prompt_tokens=end.prompt_tokens, completion_tokens=end.completion_tokens))

@@ -14,7 +14,8 @@ from service.api.routes import chat, health, search
 from service.runtime import Runtime
 
 
-def create_app(settings: Settings, *, runtime: Runtime | None = None, lock_info: dict[str, Any] | None = None) -> FastAPI:
+def create_app(settings: Settings, *, runtime: Runtime | None = None,
+               lock_info: dict[str, Any] | None = None) -> FastAPI:
     """Build the app. With ``runtime`` given (tests), the caller owns its lifetime."""
 
     @asynccontextmanager

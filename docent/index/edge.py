@@ -13,6 +13,7 @@ Layout::
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -248,10 +249,9 @@ class EdgeStore:
 
     def close(self) -> None:
         for index in self._open.values():
-            try:
+            # Closing is best effort: the write-ahead log covers anything unflushed.
+            with contextlib.suppress(Exception):
                 index.close()
-            except Exception:  # noqa: BLE001 - closing is best effort; the WAL covers the rest
-                pass
         self._open.clear()
         self._lock.release()
 
