@@ -14,7 +14,8 @@ from docent.sparse import Bm25Encoder
 from service.conversations import ConversationStore
 from service.llm.chat_model import RouterChatModel
 from service.llm.chat_types import ChatModel
-from service.retrieval import Retriever
+from service.rerank import LLMReranker
+from service.retrieval import Reranker, Retriever
 
 log = logging.getLogger(__name__)
 
@@ -29,6 +30,7 @@ class Runtime:
     retriever: Retriever
     model: ChatModel
     conversations: ConversationStore
+    reranker: Reranker | None = None
     watcher: Any = None  # ingest.worker.Watcher when the server hosts ingestion
     extras: dict[str, Any] = field(default_factory=dict)
     _threads: list[threading.Thread] = field(default_factory=list)
@@ -49,7 +51,8 @@ class Runtime:
         except BaseException:
             store.close()
             raise
-        runtime = cls(settings, store, embedder, retriever, model, conversations)
+        reranker = LLMReranker(model) if settings.chat.rerank == "llm" else None
+        runtime = cls(settings, store, embedder, retriever, model, conversations, reranker)
         embedded = not settings.resolved_index().url
         if start_watcher if start_watcher is not None else (settings.watch and embedded):
             runtime.start_watcher()

@@ -87,7 +87,7 @@ async def chat(body: ChatRequest, runtime: RuntimeDep, caller: CallerDep) -> Any
                                  media_type="text/event-stream",
                                  headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
     ans = await answering.answer(body.message, history, access=caller.access, retriever=runtime.retriever,
-                                 model=runtime.model, chat=runtime.settings.chat)
+                                 model=runtime.model, chat=runtime.settings.chat, reranker=runtime.reranker)
     message_id = _record(runtime, cid, body.message, ans)
     return to_response(ans, runtime.settings.chat, cid, message_id, started)
 
@@ -102,7 +102,7 @@ async def _sse(question: str, history: list[dict[str, str]], cid: str, runtime: 
     try:
         async for kind, payload in answering.answer_stream(
                 question, history, access=caller.access, retriever=runtime.retriever, model=runtime.model,
-                chat=runtime.settings.chat):
+                chat=runtime.settings.chat, reranker=runtime.reranker):
             if kind == "delta":
                 yield _event("delta", {"text": payload})
             else:
