@@ -20,7 +20,8 @@ from docent.settings import EmbedderSettings
 
 log = logging.getLogger(__name__)
 
-QUANTIZED_FILE = "onnx/model_qint8_{arch}.onnx"
+# sentence-transformers names its exports by kernel set: signed int8 for VNNI, unsigned for AVX2.
+QUANTIZED_FILES = {"avx512_vnni": "onnx/model_qint8_avx512_vnni.onnx", "avx2": "onnx/model_quint8_avx2.onnx"}
 
 
 class Embedder(Protocol):
@@ -93,7 +94,7 @@ class SentenceTransformerEmbedder:
                 return SentenceTransformer(str(source), device="cpu", local_files_only=True)
         else:
             folder = self._onnx_folder(source, cache_dir)
-            kwargs = {"file_name": QUANTIZED_FILE.format(arch=arch)} if backend == "onnx-int8" else {}
+            kwargs = {"file_name": QUANTIZED_FILES[arch]} if backend == "onnx-int8" and arch else {}
             if backend == "onnx-int8" and arch and not (folder / kwargs["file_name"]).exists():
                 self._quantize(folder, arch)
 

@@ -133,8 +133,16 @@ def sections(body: str, title: str) -> list[Section]:
     return out
 
 
+_PIECE = re.compile(r"\w+|[^\w\s]")
+
+
 def _words(text: str) -> int:
-    return len(text.split())
+    """Size in words, counting punctuation-heavy text (code, tables) by its word pieces.
+
+    MiniLM's limit is in word pieces; prose has ~1.2 per word, but `a.b_c: [1]` has
+    many, so a budget in plain words let tables and code overflow the window.
+    """
+    return max(len(text.split()), int(len(_PIECE.findall(text)) / 1.1))
 
 
 def _split_table(table: str, budget: int) -> list[str]:

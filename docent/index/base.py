@@ -62,6 +62,10 @@ class Index(Protocol):
 
     def flush(self) -> None: ...
 
+    def optimize(self) -> None:
+        """Build indexes (HNSW) for points written since the last call; may take seconds."""
+        ...
+
 
 class IndexStore(Protocol):
     """Collections behind an alias, so a rebuild is swapped in only when complete."""

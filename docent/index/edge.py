@@ -175,6 +175,11 @@ class EdgeIndex:
         with self._write:
             self._shard.flush()
 
+    def optimize(self) -> None:
+        # Fresh points sit in an unindexed segment and are found by full scan (75 ms
+        # p50 at 100k vs 20 ms once HNSW is built); searches keep running meanwhile.
+        self._shard.optimize()
+
     def close(self) -> None:
         with self._write:
             self._shard.close()

@@ -110,7 +110,7 @@ class ServerIndex:
                     models.Prefetch(query=query.dense, using=DENSE_VECTOR, filter=flt, limit=query.prefetch),
                     models.Prefetch(query=sparse, using=SPARSE_VECTOR, filter=flt, limit=query.prefetch),
                 ],
-                query=models.FusionQuery(fusion=models.Fusion.RRF),
+                query=models.RrfQuery(rrf=models.Rrf(k=60, weights=list(query.weights))),
                 filter=flt,
                 limit=query.limit,
                 with_payload=True,
@@ -135,6 +135,9 @@ class ServerIndex:
 
     def flush(self) -> None:
         """Writes use ``wait=True``; nothing is buffered client-side."""
+
+    def optimize(self) -> None:
+        """The server's own optimizer indexes in the background."""
 
 
 class ServerStore:
