@@ -33,8 +33,9 @@ from litellm.exceptions import BadRequestError, ServiceUnavailableError, Timeout
 from litellm.llms.custom_llm import CustomLLM
 from litellm.types.utils import GenericStreamingChunk, ModelResponse
 
-from service.llm.fake_scripts import FALLBACK_SENTENCE, NOT_IN_DOCS, echo_cite, minimal_json, schema_of
+from service.llm.fake_scripts import FALLBACK_SENTENCE, echo_cite, minimal_json, schema_of
 from service.llm.provider_util import call_deadline, fill_response, final_chunk, register_provider, text_chunk
+from service.prompts import NOT_IN_DOCS
 
 __all__ = ["NOT_IN_DOCS", "FakeLLM", "register_fake_provider", "set_script_reply"]
 

@@ -10,7 +10,6 @@ from collections.abc import Mapping
 from typing import Any
 
 # The abstention sentinel the answer prompt asks for; the ``abstain`` script returns it.
-from service.prompts import NOT_IN_DOCS
 
 FALLBACK_SENTENCE = "The documentation describes this [1]."
 

@@ -6,7 +6,8 @@ from typing import Any
 
 import pytest
 
-from service.llm.fake_scripts import FALLBACK_SENTENCE, NOT_IN_DOCS, echo_cite, minimal_json, schema_of
+from service.llm.fake_scripts import FALLBACK_SENTENCE, echo_cite, minimal_json, schema_of
+from service.prompts import NOT_IN_DOCS
 
 INSTRUCTIONS = {"role": "system", "content": "Cite sources as [1]. Answer briefly."}
 
