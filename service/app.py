@@ -10,7 +10,7 @@ from fastapi import FastAPI
 
 from docent.settings import Settings
 from service.api import errors
-from service.api.routes import chat, health, search
+from service.api.routes import chat, console, health, pages, search, widget
 from service.runtime import Runtime
 
 
@@ -32,12 +32,19 @@ def create_app(settings: Settings, *, runtime: Runtime | None = None,
         title="Docent",
         version="0.1.0",
         summary="Answers from your documentation, with citations, or an honest handoff.",
+        # /docs serves the public documentation pages (citation URLs point there).
+        docs_url="/api-docs",
+        swagger_ui_oauth2_redirect_url="/api-docs/oauth2-redirect",
         lifespan=lifespan,
     )
     errors.install(app)
+    widget.add_cors(app, settings.widget)
     app.include_router(health.router)
     app.include_router(chat.router)
     app.include_router(search.router)
+    app.include_router(widget.router)
+    app.include_router(console.router)
+    app.include_router(pages.router)  # last: it owns "/" and "/docs/{path}"
     return app
 
 

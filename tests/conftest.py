@@ -13,7 +13,10 @@ from pathlib import Path  # noqa: E402
 import pytest  # noqa: E402
 
 from docent.embedder import Embedder  # noqa: E402
+from docent.index.edge import EdgeStore  # noqa: E402
 from docent.settings import Settings  # noqa: E402
+from docent.sparse import Bm25Encoder  # noqa: E402
+from ingest.pipeline import Ingestor  # noqa: E402
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -98,6 +101,17 @@ def mini_corpus(settings: Settings) -> Path:
         Account managers may approve discounts up to 15 percent without a director.
         """)
     return docs
+
+
+@pytest.fixture(scope="session")
+def corpus_store(tmp_path_factory: pytest.TempPathFactory,
+                 embedder: Embedder) -> Iterator[tuple[Path, EdgeStore]]:
+    """docs-corpus ingested once per session (shared by service, widget and eval tests)."""
+    data = tmp_path_factory.mktemp("corpus-data")
+    store = EdgeStore(data / "index", role="test-session")
+    Ingestor(store, embedder, Bm25Encoder(), data, "/docs").run(REPO / "docs-corpus", progress=False)
+    yield data, store
+    store.close()
 
 
 @pytest.fixture

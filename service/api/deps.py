@@ -8,11 +8,12 @@ from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, Request
-from fastapi.security import APIKeyHeader
+from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 
 from docent.errors import DocentError
 from docent.schema import Access
 from service.runtime import Runtime
+from service.widget_tokens import admit_public
 
 
 class UnauthorizedError(DocentError):
@@ -36,12 +37,15 @@ def get_runtime(request: Request) -> Runtime:
 
 RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
 _api_key = APIKeyHeader(name="X-API-Key", auto_error=False, description="Staff API key (internal docs).")
+_bearer = HTTPBearer(auto_error=False, description="Widget session token from POST /v1/widget/session.")
 
 
-def get_caller(runtime: RuntimeDep, key: Annotated[str | None, Depends(_api_key)]) -> Caller:
-    """Anonymous callers get public docs; a valid staff key adds internal docs for its groups."""
+def get_caller(request: Request, runtime: RuntimeDep, key: Annotated[str | None, Depends(_api_key)],
+               bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]) -> Caller:
+    """Public callers get public docs (after the widget's origin, token and rate checks);
+    a valid staff key adds internal docs for its groups."""
     if not key:
-        return Caller(Access.public(), "public")
+        return Caller(Access.public(), admit_public(request, runtime, bearer.credentials if bearer else None))
     digest = hashlib.sha256(key.encode()).hexdigest()
     for staff in runtime.settings.auth.staff_keys:
         if hmac.compare_digest(staff.sha256, digest):

@@ -13,7 +13,6 @@ from docent.embedder import Embedder
 from docent.index.edge import EdgeStore
 from docent.settings import LLMSettings, Settings, StaffKey
 from docent.sparse import Bm25Encoder
-from ingest.pipeline import Ingestor
 from service.app import create_app
 from service.conversations import ConversationStore
 from service.llm.chat_model import RouterChatModel
@@ -30,16 +29,6 @@ def staff_keys() -> list[StaffKey]:
 
     return [StaffKey(name="admin", sha256=hashlib.sha256(STAFF_KEY.encode()).hexdigest(), admin=True),
             StaffKey(name="support", sha256=hashlib.sha256(SUPPORT_KEY.encode()).hexdigest(), groups=["support"])]
-
-
-@pytest.fixture(scope="session")
-def corpus_store(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -> Iterator[tuple[Path, EdgeStore]]:
-    """docs-corpus ingested once into a session data dir."""
-    data = tmp_path_factory.mktemp("corpus-data")
-    store = EdgeStore(data / "index", role="test-session")
-    Ingestor(store, embedder, Bm25Encoder(), data, "/docs").run(REPO / "docs-corpus", progress=False)
-    yield data, store
-    store.close()
 
 
 @pytest.fixture

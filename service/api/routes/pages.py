@@ -1,0 +1,135 @@
+"""Human-facing pages: the demo docs site at /, public docs at /docs/{path}, static assets.
+
+Pages are filled from small templates in ``service/static`` with values that are
+escaped here; the docs themselves go through ``service.docs_render``. Every page
+carries a strict Content-Security-Policy: scripts and styles from this origin only.
+"""
+
+from __future__ import annotations
+
+import gzip
+import html
+import re
+from functools import lru_cache
+from pathlib import Path
+
+from fastapi import APIRouter, HTTPException, Request
+from fastapi.responses import HTMLResponse, Response
+
+from docent.settings import Settings
+from service.api.deps import RuntimeDep
+from service.docs_render import PageLink, find_public, page_href, public_pages, render_markdown
+
+router = APIRouter(include_in_schema=False)
+STATIC_DIR = Path(__file__).resolve().parents[2] / "static"
+_ASSET = re.compile(r"^[a-z0-9_-]+\.(css|js|svg)$")
+_TYPES = {"css": "text/css; charset=utf-8", "js": "application/javascript; charset=utf-8",
+          "svg": "image/svg+xml", "html": "text/html; charset=utf-8"}
+CSP = ("default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; connect-src 'self'; "
+       "frame-ancestors 'none'; base-uri 'none'; form-action 'self'")
+
+
+@lru_cache(maxsize=64)
+def _load(path: str, _mtime_ns: int) -> tuple[bytes, bytes]:
+    # Read and gzip once per file version: assets are served often and never change in between.
+    raw = Path(path).read_bytes()
+    return raw, gzip.compress(raw, 9, mtime=0)
+
+
+def static_bytes(name: str) -> bytes:
+    """A file from service/static (templates and assets)."""
+    path = STATIC_DIR / name
+    return _load(str(path), path.stat().st_mtime_ns)[0]
+
+
+def static_response(request: Request, name: str, media_type: str) -> Response:
+    """Serve a static file, gzipped when the client accepts it, cacheable for five minutes."""
+    path = STATIC_DIR / name
+    raw, packed = _load(str(path), path.stat().st_mtime_ns)
+    headers = {"Cache-Control": "public, max-age=300", "Vary": "Accept-Encoding",
+               "X-Content-Type-Options": "nosniff"}
+    if "gzip" in request.headers.get("accept-encoding", ""):
+        return Response(packed, media_type=media_type, headers={**headers, "Content-Encoding": "gzip"})
+    return Response(raw, media_type=media_type, headers=headers)
+
+
+def fill(template: str, **values: str) -> str:
+    """Put already-escaped HTML into ``{{name}}`` slots."""
+    text = static_bytes(template).decode()
+    for key, value in values.items():
+        text = text.replace("{{" + key + "}}", value)
+    return text
+
+
+def page(body: str, csp: str = CSP) -> HTMLResponse:
+    """An HTML page with its Content-Security-Policy."""
+    return HTMLResponse(body, headers={"Content-Security-Policy": csp})
+
+
+def _widget_tag(settings: Settings) -> str:
+    """The embed tag for the first configured site (the demo's), or nothing without sites."""
+    if not settings.widget.sites:
+        return "<!-- no widget site configured (DOCENT_WIDGET__SITES) -->"
+    site_id = html.escape(settings.widget.sites[0].site_id)
+    return f'<script src="/widget.js" data-docent-key="{site_id}" async></script>'
+
+
+def _nav(links: list[PageLink], current: str = "") -> str:
+    out, section = [], None
+    for link in links:
+        if link.section != section:
+            if section is not None:
+                out.append("</ul>")
+            section = link.section
+            out.append(f"<h3>{html.escape(section or 'General')}</h3><ul>")
+        mark = ' aria-current="page"' if link.href == current else ""
+        out.append(f'<li><a href="{html.escape(link.href)}"{mark}>{html.escape(link.title)}</a></li>')
+    return "".join(out) + ("</ul>" if links else "")
+
+
+@router.get("/")
+def demo(request: Request, runtime: RuntimeDep) -> HTMLResponse:
+    """A small docs site with the widget embedded: open it and ask."""
+    settings = runtime.settings
+    site = settings.widget.sites[0].site_id if settings.widget.sites else "SITE_ID"
+    origin = str(request.base_url).rstrip("/")
+    snippet = f'<script src="{origin}/widget.js" data-docent-key="{site}" async></script>'
+    return page(fill("demo.html", nav=_nav(public_pages(settings.docs_dir)), snippet=html.escape(snippet),
+                     widget=_widget_tag(settings)))
+
+
+@router.get("/docs")
+def docs_index(runtime: RuntimeDep) -> HTMLResponse:
+    """The list of public pages."""
+    links = public_pages(runtime.settings.docs_dir)
+    body = "<h1>Documentation</h1>" + _nav(links).replace("<h3>", "<h2>").replace("</h3>", "</h2>")
+    return page(fill("doc.html", title="Documentation", nav=_nav(links), body=body, toc="",
+                     widget=_widget_tag(runtime.settings)))
+
+
+@router.get("/docs/{path:path}")
+def doc_page(path: str, runtime: RuntimeDep) -> HTMLResponse:
+    """A public doc rendered to HTML; internal, missing and unreadable pages are 404 alike."""
+    settings = runtime.settings
+    doc = find_public(settings.docs_dir, path)
+    if doc is None:
+        raise HTTPException(404, "No public page at this address.")
+    rendered = render_markdown(doc.body, doc.path)
+    body = rendered.html
+    if not any(level == 1 for level, _, _ in rendered.headings):
+        body = f"<h1>{html.escape(doc.title)}</h1>\n{body}"
+    toc = "".join(f'<li class="l{level}"><a href="#{html.escape(anchor)}">{html.escape(text)}</a></li>'
+                  for level, text, anchor in rendered.headings if level in (2, 3))
+    links = public_pages(settings.docs_dir)
+    return page(fill("doc.html", title=html.escape(doc.title), nav=_nav(links, page_href(doc.path)), body=body,
+                     toc=f'<nav class="toc" aria-label="On this page"><h2>On this page</h2><ul>{toc}</ul></nav>'
+                     if toc else "", widget=_widget_tag(settings)))
+
+
+@router.get("/static/{name}")
+def asset(name: str, request: Request) -> Response:
+    """Stylesheets and scripts of the pages and the console (a fixed folder, no sub-paths)."""
+    match = _ASSET.match(name)
+    if match is None or not (STATIC_DIR / name).is_file():
+        raise HTTPException(404, "Not found.")
+    return static_response(request, name, _TYPES[match.group(1)])

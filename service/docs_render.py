@@ -1,0 +1,266 @@
+"""Public docs as HTML pages: a tiny, safe Markdown renderer and the page lookup behind /docs.
+
+Why our own renderer: citation URLs end in ``#<anchor>`` computed by the ingest
+splitter, so headings here must get exactly those ids (same block scanner, same
+``slugify``, same de-duplication), and everything else must be escaped. Supported:
+headings, paragraphs, nested lists, block quotes, fenced code, tables, and inline
+code, bold, italics and links (http, https, mailto and relative only).
+
+Visibility is read with the ingest reader itself, so a page is public here exactly
+when it is public in the index (broken front matter fails closed as internal).
+"""
+
+from __future__ import annotations
+
+import html
+import posixpath
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from ingest.documents import SUFFIXES, Document, discover, doc_url, read_document
+from ingest.markdown_splitter import scan_blocks, slugify
+
+DOCS_PREFIX = "/docs"
+_LIST_ITEM = re.compile(r"^(\s*)([-*+]|\d{1,9}[.)])\s+(.*)$")
+_CODE_SPAN = re.compile(r"(`+)(.+?)\1")
+_LINK = re.compile(r"\[([^\]]+)\]\(([^)\s]+)(?:\s+\"[^\"]*\")?\)")
+_SAFE_SCHEMES = {"", "http", "https", "mailto"}
+
+
+@dataclass(frozen=True, slots=True)
+class PageLink:
+    """One page in the docs navigation."""
+
+    title: str
+    href: str
+    section: str
+
+
+def page_href(rel_path: str) -> str:
+    """Where Docent serves a doc: ``a/b.md`` -> ``/docs/a/b`` (whatever its front matter url)."""
+    return doc_url(rel_path, DOCS_PREFIX)
+
+
+# --- inline -----------------------------------------------------------------------------
+
+def _emphasis(escaped: str) -> str:
+    escaped = re.sub(r"\*\*(?=\S)(.+?)(?<=\S)\*\*", r"<strong>\1</strong>", escaped)
+    escaped = re.sub(r"(?<![\w*])\*(?=\S)(.+?)(?<=\S)\*(?![\w*])", r"<em>\1</em>", escaped)
+    return re.sub(r"(?<![\w])_(?=\S)(.+?)(?<=\S)_(?![\w])", r"<em>\1</em>", escaped)
+
+
+def _href(target: str, doc_path: str) -> str | None:
+    """A safe href: relative ``.md`` links point at the rendered page; other schemes are dropped."""
+    parts = urlsplit(target)
+    if parts.scheme.lower() not in _SAFE_SCHEMES:
+        return None  # javascript:, data: and friends render as plain text
+    if parts.scheme or parts.netloc or not parts.path:
+        return target
+    if Path(parts.path).suffix.lower() in SUFFIXES and not parts.path.startswith("/"):
+        joined = posixpath.normpath(posixpath.join(posixpath.dirname(doc_path), parts.path))
+        if not joined.startswith(".."):
+            return page_href(joined) + (f"#{parts.fragment}" if parts.fragment else "")
+    return target
+
+
+def _text(raw: str, doc_path: str) -> str:
+    """Links and emphasis in text that holds no code span."""
+    out, pos = [], 0
+    for m in _LINK.finditer(raw):
+        out.append(_emphasis(html.escape(raw[pos:m.start()], quote=False)))
+        label = _emphasis(html.escape(m.group(1), quote=False))
+        href = _href(m.group(2), doc_path)
+        out.append(f'<a href="{html.escape(href)}">{label}</a>' if href else label)
+        pos = m.end()
+    out.append(_emphasis(html.escape(raw[pos:], quote=False)))
+    return "".join(out)
+
+
+def inline(raw: str, doc_path: str = "") -> str:
+    """Escaped inline Markdown: code spans first, so nothing inside them is interpreted."""
+    out, pos = [], 0
+    for m in _CODE_SPAN.finditer(raw):
+        out.append(_text(raw[pos:m.start()], doc_path))
+        out.append(f"<code>{html.escape(m.group(2).strip(), quote=False)}</code>")
+        pos = m.end()
+    out.append(_text(raw[pos:], doc_path))
+    return "".join(out)
+
+
+# --- blocks -----------------------------------------------------------------------------
+
+def _code(block: str) -> str:
+    lines = block.split("\n")
+    lang = re.sub(r"[^\w+-]", "", lines[0].strip().lstrip("`~"))[:20]
+    closed = len(lines) > 1 and re.match(r"^\s*(`{3,}|~{3,})\s*$", lines[-1])
+    body = "\n".join(lines[1:-1] if closed else lines[1:])
+    cls = f' class="language-{lang}"' if lang else ""
+    return f"<pre><code{cls}>{html.escape(body, quote=False)}</code></pre>"
+
+
+def _cells(row: str) -> list[str]:
+    row = row.strip()
+    row = row[1:] if row.startswith("|") else row
+    row = row[:-1] if row.endswith("|") and not row.endswith("\\|") else row
+    return [c.strip().replace("\\|", "|") for c in re.split(r"(?<!\\)\|", row)]
+
+
+def _table(block: str, doc_path: str) -> str:
+    rows = [r for r in block.split("\n") if r.strip()]
+    is_rule = len(rows) > 1 and all(re.fullmatch(r":?-{1,}:?", c.replace(" ", "")) for c in _cells(rows[1]))
+    head, body = (rows[0:1], rows[2:]) if is_rule else ([], rows)
+    parts = ['<div class="table"><table>']
+    if head:
+        parts.append("<thead><tr>" + "".join(f"<th>{inline(c, doc_path)}</th>" for c in _cells(head[0]))
+                     + "</tr></thead>")
+    parts.append("<tbody>" + "".join("<tr>" + "".join(f"<td>{inline(c, doc_path)}</td>" for c in _cells(r))
+                                     + "</tr>" for r in body) + "</tbody></table></div>")
+    return "".join(parts)
+
+
+def _list(lines: list[str], doc_path: str) -> str:
+    """Nested lists by indentation; continuation lines join the item above."""
+    items: list[tuple[int, bool, str]] = []  # (indent, ordered, text)
+    for line in lines:
+        m = _LIST_ITEM.match(line)
+        if m:
+            items.append((len(m.group(1).expandtabs(4)), m.group(2)[0].isdigit(), m.group(3)))
+        elif items:
+            indent, ordered, text = items[-1]
+            items[-1] = (indent, ordered, f"{text} {line.strip()}")
+    out: list[str] = []
+    stack: list[tuple[int, str]] = []  # open lists: (indent, tag)
+    for indent, ordered, text in items:
+        while stack and indent < stack[-1][0]:
+            out.append(f"</li></{stack.pop()[1]}>")
+        if stack and indent == stack[-1][0]:
+            out.append("</li>")
+        else:
+            tag = "ol" if ordered else "ul"
+            stack.append((indent, tag))
+            out.append(f"<{tag}>")
+        out.append(f"<li>{inline(text, doc_path)}")
+    while stack:
+        out.append(f"</li></{stack.pop()[1]}>")
+    return "".join(out)
+
+
+def _prose(block: str, doc_path: str) -> str:
+    """A text block: runs of list items, quotes and plain paragraphs, in order."""
+    out: list[str] = []
+    run: list[str] = []
+    kind = ""
+
+    def flush() -> None:
+        if not run:
+            return
+        if kind == "list":
+            out.append(_list(run, doc_path))
+        elif kind == "quote":
+            out.append(f"<blockquote><p>{inline(' '.join(r.lstrip('> ').strip() for r in run), doc_path)}"
+                       "</p></blockquote>")
+        else:
+            out.append(f"<p>{inline(' '.join(r.strip() for r in run), doc_path)}</p>")
+        run.clear()
+
+    for line in block.split("\n"):
+        if _LIST_ITEM.match(line):
+            now = "list"
+        elif line.lstrip().startswith(">"):
+            now = "quote"
+        elif kind == "list" and line[:1].isspace():
+            now = "list"  # an indented continuation of the item above
+        else:
+            now = "para"
+        if now != kind:
+            flush()
+            kind = now
+        run.append(line)
+    flush()
+    return "".join(out)
+
+
+@dataclass(frozen=True, slots=True)
+class Rendered:
+    """A page body as HTML, and its headings (level, text, anchor) for a table of contents."""
+
+    html: str
+    headings: list[tuple[int, str, str]]
+
+
+def render_markdown(body: str, doc_path: str = "") -> Rendered:
+    """Markdown to safe HTML; heading ids match the anchors the ingest splitter puts in citation URLs."""
+    out: list[str] = []
+    headings: list[tuple[int, str, str]] = []
+    seen: dict[str, int] = {}
+    for block in scan_blocks(body):
+        if block.kind == "heading":
+            slug = slugify(block.text)
+            count = seen.get(slug, 0)
+            seen[slug] = count + 1
+            anchor = slug if count == 0 else f"{slug}-{count}"
+            headings.append((block.level, block.text, anchor))
+            out.append(f'<h{block.level} id="{html.escape(anchor)}">{inline(block.text, doc_path)}</h{block.level}>')
+        elif block.kind == "code":
+            out.append(_code(block.text))
+        elif block.kind == "table":
+            out.append(_table(block.text, doc_path))
+        else:
+            out.append(_prose(block.text, doc_path))
+    return Rendered("\n".join(out), headings)
+
+
+# --- lookup -----------------------------------------------------------------------------
+
+@lru_cache(maxsize=1024)
+def _read(path: str, root: str, _mtime_ns: int, _size: int) -> object:
+    # Keyed by mtime and size, so an edited page is re-read and an unchanged one is not.
+    return read_document(Path(path), Path(root), DOCS_PREFIX)
+
+
+def _document(path: Path, root: Path) -> Document | None:
+    try:
+        stat = path.stat()
+    except OSError:
+        return None
+    doc = _read(str(path), str(root), stat.st_mtime_ns, stat.st_size)
+    return doc if isinstance(doc, Document) else None
+
+
+def find_doc(docs_dir: Path, url_path: str) -> Document | None:
+    """The doc at ``/docs/<url_path>`` whatever its visibility; callers check who may read it."""
+    parts = [p for p in url_path.strip("/").split("/") if p]
+    if any(p.startswith(".") or "\\" in p or "\x00" in p for p in parts):
+        return None  # no traversal, no hidden files
+    root = docs_dir.resolve()
+    stem = "/".join(parts)
+    names = [stem] if Path(stem).suffix.lower() in SUFFIXES else []
+    names += [f"{stem}{suffix}" for suffix in SUFFIXES]
+    names += [f"{stem}/index{suffix}".lstrip("/") for suffix in SUFFIXES]
+    for name in names:
+        path = (root / name).resolve()
+        if path.is_file() and path.is_relative_to(root):
+            return _document(path, root)
+    return None
+
+
+def find_public(docs_dir: Path, url_path: str) -> Document | None:
+    """The public doc served at ``/docs/<url_path>``; None for missing, internal or unreadable pages."""
+    doc = find_doc(docs_dir, url_path)
+    # Internal pages are never served at /docs, whoever asks.
+    return doc if doc is not None and doc.visibility == "public" else None
+
+
+def public_pages(docs_dir: Path) -> list[PageLink]:
+    """Every public page, top-level pages first, then by folder and title."""
+    root = docs_dir.resolve()
+    links = []
+    for path in discover(root) if root.is_dir() else []:
+        doc = _document(path, root)
+        if doc is not None and doc.visibility == "public":
+            folder = doc.path.split("/")[0] if "/" in doc.path else ""
+            links.append(PageLink(doc.title, page_href(doc.path), folder.replace("-", " ").capitalize()))
+    return sorted(links, key=lambda p: (p.section != "", p.section, p.title.lower()))

@@ -1,0 +1,59 @@
+"""An in-memory sliding-window rate limiter (per process).
+
+Good enough for one API process: each key keeps the timestamps of its recent hits.
+Several workers each count separately, so the effective limit is per worker; a
+shared limiter (Redis) would replace this class behind the same ``hit`` method.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+
+
+class SlidingWindowLimiter:
+    """At most ``limit`` hits per ``window_s`` seconds for each key."""
+
+    # Above this many keys, idle ones are swept, so random IPs cannot grow memory forever.
+    _SWEEP_AT = 10_000
+
+    def __init__(self, limit: int, window_s: float = 60.0, clock: Callable[[], float] = time.monotonic) -> None:
+        if limit < 1 or window_s <= 0:
+            raise ValueError("limit must be >= 1 and window_s > 0")
+        self.limit = limit
+        self.window_s = window_s
+        self._clock = clock
+        self._hits: dict[str, deque[float]] = {}
+        self._lock = threading.Lock()
+
+    def hit(self, key: str) -> float | None:
+        """Count one hit for ``key``; ``None`` if allowed, else seconds until one is allowed.
+
+        A refused hit is not counted, so a client that waits out Retry-After gets in.
+        """
+        now = self._clock()
+        with self._lock:
+            window = self._hits.get(key)
+            if window is None:
+                if len(self._hits) >= self._SWEEP_AT:
+                    self._sweep(now)
+                window = self._hits[key] = deque()
+            while window and window[0] <= now - self.window_s:
+                window.popleft()
+            if len(window) >= self.limit:
+                return max(window[0] + self.window_s - now, 0.001)
+            window.append(now)
+            return None
+
+    def _sweep(self, now: float) -> None:
+        stale = [k for k, w in self._hits.items() if not w or w[-1] <= now - self.window_s]
+        for key in stale:
+            del self._hits[key]
+
+
+def retry_after_header(seconds: float) -> str:
+    """Retry-After wants whole seconds; round up so the retry is not refused again."""
+    return str(max(1, math.ceil(seconds)))

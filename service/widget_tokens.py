@@ -1,0 +1,197 @@
+"""Public widget security: short-lived signed session tokens, origin checks, rate limits.
+
+The widget's page holds no secret. Its public site id only lets an allowed origin
+mint a session token; the token only ever grants public visibility, expires after
+``widget.token_ttl_s``, and is rate limited per token and per IP. Tokens are
+``v1.<payload>.<mac>`` with an HMAC-SHA256 over the payload (stdlib only), so any
+process holding the same ``widget.token_secret`` can verify them without a store.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import secrets
+import time
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
+
+from fastapi import HTTPException, Request
+
+from docent.settings import Site, WidgetSettings
+from service.rate_limit import SlidingWindowLimiter, retry_after_header
+
+if TYPE_CHECKING:
+    from service.runtime import Runtime
+
+_VERSION = "v1"
+# An expired token may still hand its session (and so its conversations) to a new one
+# for this long; after that the tab starts afresh.
+RENEW_GRACE_S = 24 * 3600
+
+
+class TokenError(ValueError):
+    """A token that is malformed, forged or expired; the message is safe to show."""
+
+
+@dataclass(frozen=True, slots=True)
+class TokenClaims:
+    """What a verified token says: which site, from which origin, which browser session."""
+
+    site_id: str
+    origin: str
+    session_id: str
+    expires_at: int
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def _unb64(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+def mint_token(secret: bytes, claims: TokenClaims) -> str:
+    """Sign ``claims`` into a compact token."""
+    payload = _b64(json.dumps({"s": claims.site_id, "o": claims.origin, "i": claims.session_id,
+                               "e": claims.expires_at}, separators=(",", ":")).encode())
+    signing_input = f"{_VERSION}.{payload}"
+    mac = hmac.new(secret, signing_input.encode(), hashlib.sha256).digest()
+    return f"{signing_input}.{_b64(mac)}"
+
+
+def verify_token(secret: bytes, token: str, now: float, *, grace_s: float = 0) -> TokenClaims:
+    """The claims of a genuine token that expired no more than ``grace_s`` ago; else TokenError."""
+    parts = token.split(".")
+    if len(parts) != 3 or parts[0] != _VERSION:
+        raise TokenError("Malformed session token.")
+    expected = hmac.new(secret, f"{parts[0]}.{parts[1]}".encode(), hashlib.sha256).digest()
+    try:
+        genuine = hmac.compare_digest(expected, _unb64(parts[2]))
+        data = json.loads(_unb64(parts[1])) if genuine else None
+        claims = TokenClaims(str(data["s"]), str(data["o"]), str(data["i"]), int(data["e"])) if data else None
+    except (ValueError, KeyError, TypeError):  # bad base64/JSON: same answer as a bad signature
+        claims = None
+    if claims is None:
+        raise TokenError("Invalid session token.")
+    if claims.expires_at + grace_s < now:
+        raise TokenError("Session token expired; request a new one from POST /v1/widget/session.")
+    return claims
+
+
+def normalize_origin(origin: str) -> str:
+    """``scheme://host[:port]`` in lower case, so configured origins compare reliably."""
+    parts = urlsplit(origin.strip().rstrip("/"))
+    return f"{parts.scheme.lower()}://{parts.netloc.lower()}" if parts.scheme and parts.netloc else ""
+
+
+def allowed_origins(widget: WidgetSettings) -> list[str]:
+    """Every origin some site allows: the CORS allow-list (the per-site check is server-side)."""
+    return sorted({o for site in widget.sites for o in map(normalize_origin, site.allowed_origins) if o})
+
+
+class WidgetGuard:
+    """Mints and checks session tokens, and applies the widget's rate limits."""
+
+    def __init__(self, widget: WidgetSettings) -> None:
+        # Without a configured secret, tokens die with the process: fine for one
+        # process, wrong for several workers (each would reject the others' tokens).
+        self.secret = widget.token_secret.encode() if widget.token_secret else secrets.token_bytes(32)
+        self.ttl_s = widget.token_ttl_s
+        self.sites = {site.site_id: site for site in widget.sites}
+        self.origins = set(allowed_origins(widget))
+        self.per_token = SlidingWindowLimiter(widget.rate_per_minute_token, 60.0)
+        self.per_ip = SlidingWindowLimiter(widget.rate_per_minute_ip, 60.0)
+
+    @staticmethod
+    def allows(site: Site, origin: str, request: Request) -> bool:
+        """An origin on the site's allow-list, or this server's own pages (the demo and /docs).
+
+        Own pages are trusted on any host and port the server is reached at, so the
+        demo works behind a port mapping without listing it.
+        """
+        normal = normalize_origin(origin)
+        own = urlsplit(str(request.base_url)).netloc.lower()
+        return normal in map(normalize_origin, site.allowed_origins) or urlsplit(normal).netloc == own
+
+    def site_for(self, site_id: str, request: Request) -> Site:
+        """The site, if the request's Origin may use it; 403 otherwise (same answer for unknown ids)."""
+        site = self.sites.get(site_id)
+        origin = request.headers.get("origin")
+        if not origin:
+            raise HTTPException(403, "An Origin header is required to start a widget session.")
+        if site is None or not self.allows(site, origin, request):
+            raise HTTPException(403, f"Origin {origin} may not use the widget of site {site_id!r}.")
+        return site
+
+    def mint(self, site: Site, origin: str, previous: str | None, now: float) -> tuple[str, TokenClaims]:
+        """A fresh token; a genuine previous token of the same site and origin keeps its session."""
+        session_id = ""
+        if previous:
+            try:
+                old = verify_token(self.secret, previous, now, grace_s=RENEW_GRACE_S)
+                if old.site_id == site.site_id and old.origin == normalize_origin(origin):
+                    session_id = old.session_id
+            except TokenError:
+                pass  # a stale or foreign token just means a new session
+        claims = TokenClaims(site.site_id, normalize_origin(origin), session_id or secrets.token_urlsafe(12),
+                             int(now) + self.ttl_s)
+        return mint_token(self.secret, claims), claims
+
+    def limit(self, limiter: SlidingWindowLimiter, key: str, what: str) -> None:
+        """429 with Retry-After when ``key`` is over its limit."""
+        wait = limiter.hit(key)
+        if wait is not None:
+            header = retry_after_header(wait)
+            raise HTTPException(429, f"Too many requests from this {what}; retry in {header} s.",
+                                headers={"Retry-After": header})
+
+    def admit(self, request: Request, token: str | None) -> str:
+        """Check a public (non-staff) request; return the scope its conversations live in.
+
+        - A widget token must be genuine, unexpired, and used from its own origin.
+        - A browser request without a token must come from this server's origin or
+          an allowed one, so other pages cannot drive the API from a visitor's browser.
+        - Requests with neither token nor Origin are server-to-server API calls
+          (``docent ask``, the evaluation, the benchmarks) and keep working unlimited.
+        """
+        origin = request.headers.get("origin")
+        ip = request.client.host if request.client else "unknown"
+        if token:
+            try:
+                claims = verify_token(self.secret, token, time.time())
+            except TokenError as exc:
+                raise HTTPException(401, str(exc), headers={"WWW-Authenticate": "Bearer"}) from None
+            if origin and normalize_origin(origin) != claims.origin:
+                raise HTTPException(403, "This session token belongs to another origin.")
+            site = self.sites.get(claims.site_id)
+            if site is None or not self.allows(site, claims.origin, request):
+                # The site was removed or the origin withdrawn since the token was minted.
+                raise HTTPException(403, "This origin may no longer use the widget.")
+            self.limit(self.per_ip, ip, "address")
+            self.limit(self.per_token, token.rsplit(".", 1)[-1], "session")
+            return f"widget:{claims.site_id}:{claims.session_id}"
+        if origin:
+            own = urlsplit(str(request.base_url)).netloc.lower()
+            if urlsplit(normalize_origin(origin)).netloc != own and normalize_origin(origin) not in self.origins:
+                raise HTTPException(403, f"Origin {origin} may not call this API from a browser.")
+            self.limit(self.per_ip, ip, "address")
+        return "public"
+
+
+def widget_guard(runtime: Runtime) -> WidgetGuard:
+    """The runtime's guard, built on first use (the secret and counters live as long as the runtime)."""
+    guard = runtime.extras.get("widget_guard")
+    if guard is None:
+        guard = runtime.extras.setdefault("widget_guard", WidgetGuard(runtime.settings.widget))
+    assert isinstance(guard, WidgetGuard)
+    return guard
+
+
+def admit_public(request: Request, runtime: Runtime, token: str | None) -> str:
+    """For ``deps.get_caller``: admit a non-staff caller and return its conversation scope."""
+    return widget_guard(runtime).admit(request, token)
