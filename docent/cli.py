@@ -114,24 +114,23 @@ def serve(
     settings = _settings()
     import uvicorn
 
-    from service.app import create_app
-    from service.runtime import Runtime
+    from docent.asgi import build_app, build_runtime
 
     if workers > 1 and not settings.resolved_index().url:
         typer.echo("error: the embedded store is single-process; use --workers 1 or set QDRANT_URL.", err=True)
         raise typer.Exit(2)
     if workers > 1:
-        uvicorn.run("service.app:app_from_env", factory=True, host=host, port=port, workers=workers,
+        uvicorn.run("docent.asgi:app_from_env", factory=True, host=host, port=port, workers=workers,
                     log_level=settings.log_level.lower())
         return
     try:
         # Built here rather than in the lifespan so a bad start-up is a clean message.
-        runtime = Runtime.build(settings, lock_info={"url": f"http://{host}:{port}"})
+        runtime = build_runtime(settings, lock_info={"url": f"http://{host}:{port}"})
     except DocentError as exc:
         _fail(exc)
         return
     try:
-        uvicorn.run(create_app(settings, runtime=runtime), host=host, port=port,
+        uvicorn.run(build_app(settings, runtime), host=host, port=port,
                     log_level=settings.log_level.lower())
     finally:
         runtime.close()
@@ -200,6 +199,16 @@ def _ask_local(settings, question: str, internal: bool) -> dict:  # type: ignore
     finally:
         runtime.close()
 
+
+def _mount_eval() -> None:
+    # `docent eval ...` lives in the eval package (nothing else imports it); eval.cli
+    # itself imports nothing heavy until a command runs.
+    from eval.cli import eval_app
+
+    app.add_typer(eval_app, name="eval", help="Evaluate answers on the golden set (Ragas + Docent metrics).")
+
+
+_mount_eval()
 
 models_app = typer.Typer(help="Prepare and check the packaged model files.", no_args_is_help=True)
 app.add_typer(models_app, name="models")

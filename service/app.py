@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
 
-from fastapi import FastAPI
+from fastapi import APIRouter, FastAPI
 
 from docent.settings import Settings
 from service.api import errors
@@ -15,8 +15,12 @@ from service.runtime import Runtime
 
 
 def create_app(settings: Settings, *, runtime: Runtime | None = None,
-               lock_info: dict[str, Any] | None = None) -> FastAPI:
-    """Build the app. With ``runtime`` given (tests), the caller owns its lifetime."""
+               lock_info: dict[str, Any] | None = None, extra_routers: Sequence[APIRouter] = ()) -> FastAPI:
+    """Build the app. With ``runtime`` given, the caller owns its lifetime.
+
+    ``extra_routers`` lets the composition root (docent/asgi.py) mount the evaluation
+    suite's routes without ``service`` importing ``eval``.
+    """
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -44,13 +48,8 @@ def create_app(settings: Settings, *, runtime: Runtime | None = None,
     app.include_router(search.router)
     app.include_router(widget.router)
     app.include_router(console.router)
+    for router in extra_routers:
+        app.include_router(router)
     app.include_router(pages.router)  # last: it owns "/" and "/docs/{path}"
     return app
 
-
-def app_from_env() -> FastAPI:
-    """Factory for ``uvicorn --factory`` with several workers (server mode): settings from the env."""
-    from docent.offline import ensure_offline
-
-    ensure_offline()
-    return create_app(Settings())

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -32,12 +33,15 @@ class Runtime:
     conversations: ConversationStore
     reranker: Reranker | None = None
     watcher: Any = None  # ingest.worker.Watcher when the server hosts ingestion
+    # Called after each hosted ingest that changed docs (the eval trigger, wired by docent/asgi.py).
+    on_ingest_change: Callable[[dict[str, Any], Runtime], object] | None = None
     extras: dict[str, Any] = field(default_factory=dict)
     _threads: list[threading.Thread] = field(default_factory=list)
 
     @classmethod
     def build(cls, settings: Settings, *, embedder: Embedder | None = None, lock_info: dict[str, Any] | None = None,
-              start_watcher: bool | None = None) -> Runtime:
+              start_watcher: bool | None = None,
+              on_ingest_change: Callable[[dict[str, Any], Runtime], object] | None = None) -> Runtime:
         """Open everything; the caller owns ``close()``."""
         from ingest.worker import build_embedder
 
@@ -52,7 +56,8 @@ class Runtime:
             store.close()
             raise
         reranker = LLMReranker(model) if settings.chat.rerank == "llm" else None
-        runtime = cls(settings, store, embedder, retriever, model, conversations, reranker)
+        runtime = cls(settings, store, embedder, retriever, model, conversations, reranker,
+                      on_ingest_change=on_ingest_change)
         embedded = not settings.resolved_index().url
         if start_watcher if start_watcher is not None else (settings.watch and embedded):
             runtime.start_watcher()
@@ -62,7 +67,14 @@ class Runtime:
         """Host the ingestion worker in-process (the embedded store allows one process)."""
         from ingest.worker import Watcher, build_ingestor
 
-        self.watcher = Watcher(build_ingestor(self.settings, self.store, self.embedder), self.settings.docs_dir)
+        hook = self.on_ingest_change
+
+        def changed(entry: dict[str, Any]) -> None:
+            if hook is not None:
+                hook(entry, self)
+
+        self.watcher = Watcher(build_ingestor(self.settings, self.store, self.embedder), self.settings.docs_dir,
+                               on_change=changed)
 
         def first_then_watch() -> None:
             try:

@@ -1,0 +1,48 @@
+"""Composition root for the server: the service app plus the evaluation suite.
+
+``service`` never imports ``eval``; this module wires the eval routes (/v1/evals) and
+the "evaluate after every docs change" trigger into the app and its hosted watcher.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import FastAPI
+
+from docent.settings import Settings
+from service.runtime import Runtime
+
+
+def _eval_trigger(settings: Settings) -> Any:
+    from eval.trigger import on_ingest_change
+
+    def trigger(entry: dict[str, Any], runtime: Runtime) -> None:
+        on_ingest_change(entry, settings, runtime=runtime)
+
+    return trigger
+
+
+def build_runtime(settings: Settings, *, lock_info: dict[str, Any] | None = None) -> Runtime:
+    """The runtime with the eval trigger attached to its docs watcher."""
+    return Runtime.build(settings, lock_info=lock_info, on_ingest_change=_eval_trigger(settings))
+
+
+def build_app(settings: Settings, runtime: Runtime | None = None) -> FastAPI:
+    """The full app: service routes plus the staff evaluation routes.
+
+    Without ``runtime`` the app's lifespan builds its own (uvicorn ``--factory``
+    workers, server mode: no hosted watcher there, so no trigger is needed).
+    """
+    from eval.api import router as evals_router
+    from service.app import create_app
+
+    return create_app(settings, runtime=runtime, extra_routers=[evals_router])
+
+
+def app_from_env() -> FastAPI:
+    """Factory for ``uvicorn --factory`` with several workers (server mode): settings from the env."""
+    from docent.offline import ensure_offline
+
+    ensure_offline()
+    return build_app(Settings())

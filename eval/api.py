@@ -1,0 +1,131 @@
+"""Evaluation runs for staff: history, one run (JSON, HTML report or CSV), and starting a run.
+
+GET  /v1/evals                 history (newest first) and whether a run is in progress
+GET  /v1/evals/{id|latest}     one run; ?format=html for its report, ?format=csv
+POST /v1/evals                 start a run in the background (202; 409 if one is running)
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, Query
+from fastapi.responses import HTMLResponse, PlainTextResponse
+from pydantic import BaseModel, ConfigDict, Field
+
+from docent.errors import DocentError
+from eval.records import RunRecord
+from eval.run_store import RunStore
+from eval.settings import EvalSettings
+from service.api.deps import Caller, CallerDep, RuntimeDep
+from service.api.schemas import ErrorBody
+from service.runtime import Runtime
+
+router = APIRouter(prefix="/v1/evals", tags=["evals"])
+log = logging.getLogger(__name__)
+
+
+class StaffOnlyError(DocentError):
+    status_code = 403
+
+
+class RunNotFoundError(DocentError):
+    status_code = 404
+
+
+def staff_only(caller: CallerDep) -> Caller:
+    if not caller.staff:
+        raise StaffOnlyError("Evaluations are for staff: send a staff key in X-API-Key.")
+    return caller
+
+
+StaffDep = Annotated[Caller, Depends(staff_only)]
+
+
+class EvalRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    subset: Literal["smoke", "changed", "full"] = Field("smoke", description="Which golden questions to ask.")
+    limit: int | None = Field(None, ge=1, le=10_000, description="At most this many questions.")
+
+
+def eval_settings(runtime: Runtime) -> EvalSettings:
+    """The app's eval settings (set by the app factory), else read from the environment once."""
+    found = runtime.extras.get("eval_settings")
+    if not isinstance(found, EvalSettings):
+        found = runtime.extras["eval_settings"] = EvalSettings()
+    return found
+
+
+def _store(runtime: Runtime) -> RunStore:
+    return RunStore(eval_settings(runtime).resolved_runs_dir(runtime.settings.data_dir))
+
+
+def summary(record: RunRecord) -> dict[str, Any]:
+    """A run without its per-question detail."""
+    return {
+        "id": record.id,
+        "started_at": record.started_at,
+        "finished_at": record.finished_at,
+        "subset": record.subset,
+        "questions": len(record.questions),
+        "corpus_fingerprint": record.corpus_fingerprint,
+        "models": record.models,
+        "docs_changed": record.docs_changed,
+        "aggregates": record.to_json()["aggregates"],
+        "notes": record.notes,
+    }
+
+
+@router.get("", responses={403: {"model": ErrorBody}})
+def history(
+    runtime: RuntimeDep, _: StaffDep, limit: Annotated[int, Query(ge=1, le=500)] = 20
+) -> dict[str, Any]:
+    """Past runs, newest first, with their aggregates; the first is the latest."""
+    store = _store(runtime)
+    runs = [summary(r) for r in reversed(store.history(limit))]
+    return {"running": store.running(), "latest": runs[0] if runs else None, "runs": runs}
+
+
+@router.get("/{run_id}", responses={403: {"model": ErrorBody}, 404: {"model": ErrorBody}})
+def one_run(
+    run_id: str,
+    runtime: RuntimeDep,
+    _: StaffDep,
+    format: Annotated[Literal["json", "html", "csv"], Query()] = "json",
+) -> Any:  # noqa: A002
+    """One run: its JSON record, its HTML report or its CSV table."""
+    store = _store(runtime)
+    ids = store.ids()
+    if run_id == "latest" and ids:
+        run_id = ids[-1]
+    if run_id not in ids:
+        raise RunNotFoundError(f"No evaluation run {run_id!r}.")
+    if format == "json":
+        return store.load(run_id).to_json()
+    path = store.path(run_id, ".html" if format == "html" else ".csv")
+    if not path.exists():
+        raise RunNotFoundError(f"Run {run_id} has no {format} file.")
+    text = path.read_text(encoding="utf-8")
+    return HTMLResponse(text) if format == "html" else PlainTextResponse(text, media_type="text/csv")
+
+
+@router.post("", status_code=202, responses={403: {"model": ErrorBody}, 409: {"model": ErrorBody}})
+def start(body: EvalRequest, runtime: RuntimeDep, _: StaffDep) -> dict[str, Any]:
+    """Start a run in the background with the server's own retriever and model."""
+    from eval.suite import EvalBusyError, RunRequest, run
+
+    settings = eval_settings(runtime)
+    if _store(runtime).running():
+        raise EvalBusyError("An evaluation is already running; see GET /v1/evals.")
+    request = RunRequest(subset=body.subset, limit=body.limit, progress=False)
+
+    def work() -> None:
+        try:
+            run(runtime.settings, settings, request, runtime=runtime)
+        except Exception:  # reported in the log; GET /v1/evals shows no new run
+            log.exception("evaluation started over the API failed")
+
+    threading.Thread(target=work, name="docent-eval-api", daemon=True).start()
+    return {"status": "started", "subset": body.subset, "limit": body.limit}

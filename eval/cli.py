@@ -1,0 +1,225 @@
+"""``docent eval``: a typer sub-app mounted by ``docent/cli.py`` (``app.add_typer(eval_app, name="eval")``).
+
+Like the rest of the CLI it only parses arguments, builds settings and calls a
+``run(...)``; importing this module stays cheap (typer only), so ``docent --help``
+does not load LiteLLM or Ragas.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from docent.errors import DocentError
+from docent.offline import ensure_offline
+
+eval_app = typer.Typer(
+    help="Evaluate answers on the golden set (Ragas + Docent metrics), gate, and score files.",
+    invoke_without_command=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+
+def _settings() -> tuple[Any, Any]:
+    """(Settings, EvalSettings), with an actionable message on invalid values."""
+    from pydantic import ValidationError
+
+    from docent.settings import Settings
+    from eval.settings import EvalSettings
+
+    try:
+        settings, eval_settings = Settings(), EvalSettings()
+    except ValidationError as exc:
+        typer.echo(f"error: invalid settings:\n{exc}", err=True)
+        raise typer.Exit(2) from None
+    logging.basicConfig(
+        level=settings.log_level.upper(),
+        stream=sys.stderr,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    for noisy in ("LiteLLM", "LiteLLM Router", "httpx", "sentence_transformers", "ragas", "instructor"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+    return settings, eval_settings
+
+
+def _fail(exc: Exception) -> None:
+    typer.echo(f"error: {exc}", err=True)
+    raise typer.Exit(2)
+
+
+def _summary(record: Any, path: Path) -> None:
+    agg = record.aggregates
+    keys = (
+        "faithfulness",
+        "answer_relevancy",
+        "context_precision",
+        "context_recall",
+        "nonllm_context_precision",
+        "nonllm_context_recall",
+        "citation_validity",
+        "citation_support",
+        "hit@5",
+        "mrr",
+        "abstention_accuracy",
+    )
+    typer.echo(
+        f"run {record.id}: {len(record.questions)} questions ({record.subset}), "
+        f"corpus {record.corpus_fingerprint}"
+    )
+    for key in keys:
+        if agg.get(key) is not None:
+            typer.echo(f"  {key:26} {agg[key]:.3f}")
+    typer.echo(
+        f"  {'latency p50 / p95 ms':26} {agg.get('latency_p50_ms') or 0:.0f} / {agg.get('latency_p95_ms') or 0:.0f}"
+    )
+    for note in record.notes:
+        typer.echo(f"  note: {note}")
+    typer.echo(f"report: {path.with_suffix('.html')}  (also .json, .csv)")
+
+
+@eval_app.callback(invoke_without_command=True)
+def run_eval(
+    ctx: typer.Context,
+    subset: Annotated[
+        str,
+        typer.Option(
+            help="smoke | changed (affected by docs changed since the last run, plus smoke) | full."
+        ),
+    ] = "full",
+    limit: Annotated[int | None, typer.Option(help="At most this many questions.")] = None,
+    ids: Annotated[
+        str | None, typer.Option(help="Comma-separated question ids (overrides --subset).")
+    ] = None,
+    url: Annotated[
+        str | None, typer.Option(help="Evaluate a running server's API instead of in-process.")
+    ] = None,
+    api_key: Annotated[str | None, typer.Option(envvar="DOCENT_API_KEY", help="Key for --url.")] = None,
+    judge: Annotated[
+        str | None, typer.Option(help="Judge model (LiteLLM string); default DOCENT_EVAL_JUDGE_MODEL.")
+    ] = None,
+    metrics: Annotated[
+        str | None, typer.Option(help="Comma-separated metrics to run (default: all).")
+    ] = None,
+    gate: Annotated[
+        bool, typer.Option("--gate", help="After the run, exit 1 if a gated metric dropped.")
+    ] = False,
+    baseline: Annotated[
+        Path | None, typer.Option(help="Gate against this run JSON instead of the previous run.")
+    ] = None,
+    resume: Annotated[bool, typer.Option(help="Continue an interrupted run with the same questions.")] = True,
+    fresh: Annotated[
+        bool, typer.Option("--fresh", help="Generate and judge everything again (no reuse of identical steps).")
+    ] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the run's aggregates as JSON.")] = False,
+) -> None:
+    """Run the golden set through the real pipeline and score every answer."""
+    if ctx.invoked_subcommand is not None:
+        return
+    ensure_offline()
+    settings, eval_settings = _settings()
+    from eval.suite import RunRequest, run
+
+    update: dict[str, Any] = {}
+    if judge:
+        update["judge_model"] = judge
+    if metrics:
+        chosen = [m.strip() for m in metrics.split(",") if m.strip()]
+        update.update(metrics=chosen, smoke_metrics=chosen)
+    try:
+        eval_settings = type(eval_settings).model_validate({**eval_settings.model_dump(), **update})
+        request = RunRequest(
+            subset=subset,
+            limit=limit,
+            ids=ids.split(",") if ids else None,
+            url=url,
+            api_key=api_key,
+            resume=resume,
+            reuse=False if fresh else None,
+            progress=not quiet and not as_json,
+        )
+        record = run(settings, eval_settings, request)
+    except (DocentError, ValueError) as exc:
+        _fail(exc)
+        return
+    runs_dir = eval_settings.resolved_runs_dir(settings.data_dir)
+    if as_json:
+        typer.echo(json.dumps({"id": record.id, "aggregates": record.aggregates}))
+    else:
+        _summary(record, runs_dir / f"{record.id}.json")
+    if gate:
+        raise typer.Exit(_gate(settings, eval_settings, record.id, baseline))
+
+
+def _gate(settings: Any, eval_settings: Any, run_id: str | None, baseline: Path | None) -> int:
+    from eval.gate import gate as decide
+    from eval.gate import reference_for
+    from eval.run_store import RunStore
+
+    store = RunStore(eval_settings.resolved_runs_dir(settings.data_dir))
+    ids = store.ids()
+    if not ids:
+        typer.echo("error: no evaluation runs yet; run `docent eval` first.", err=True)
+        return 2
+    current = store.load(run_id or ids[-1])
+    reference = reference_for(store, current, baseline or eval_settings.baseline)
+    result = decide(current, reference, eval_settings.gate_thresholds, store.history())
+    for line in result.lines():
+        typer.echo(line)
+    return result.exit_code
+
+
+@eval_app.command("gate")
+def gate_cmd(
+    run_id: Annotated[str | None, typer.Argument(help="Run to gate (default: the latest).")] = None,
+    baseline: Annotated[
+        Path | None, typer.Option(help="Compare with this run JSON instead of the previous run.")
+    ] = None,
+) -> None:
+    """Exit 1 when a gated metric of a stored run dropped more than its threshold (no new run)."""
+    ensure_offline()
+    settings, eval_settings = _settings()
+    try:
+        code = _gate(settings, eval_settings, run_id, baseline)
+    except (KeyError, OSError, ValueError) as exc:
+        _fail(exc)
+        return
+    raise typer.Exit(code)
+
+
+@eval_app.command("score")
+def score_cmd(
+    input_path: Annotated[
+        Path, typer.Option("--input", help="JSONL rows: id, question, contexts, response.")
+    ],
+    output: Annotated[Path, typer.Option("--output", help="JSONL out: each row + faithfulness + claims.")],
+    judge: Annotated[str | None, typer.Option(help="Judge model (LiteLLM string).")] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
+) -> None:
+    """Score arbitrary answers for faithfulness to their contexts, claim by claim."""
+    ensure_offline()
+    settings, eval_settings = _settings()
+    from eval import score_file
+    from eval.judge import build_judge
+
+    if judge:
+        eval_settings = eval_settings.model_copy(update={"judge_model": judge})
+    try:
+        list(score_file.read_rows(input_path))  # fail on a bad row before loading any model
+        built = build_judge(
+            eval_settings.judge_llm(settings.resolved_llm()),
+            settings.models_dir,
+            None,
+            json_mode=eval_settings.judge_json_mode,
+        )
+        scored = score_file.run(input_path, output, built, progress=not quiet)
+    except (DocentError, OSError, score_file.BadRowError) as exc:
+        _fail(exc)
+        return
+    typer.echo(f"scored {scored} rows -> {output}")
