@@ -18,7 +18,7 @@ from docent.settings import ChatSettings
 from eval.golden import GoldenItem
 from eval.records import CitationRef, Context, Sample
 from service.llm.chat_types import ChatModel
-from service.retrieval import Retriever
+from service.retrieval import Reranker, Retriever
 
 
 class Answerer(Protocol):
@@ -77,6 +77,7 @@ class InProcessAnswerer:
     chat: ChatSettings
     identity: str = ""  # the answering model's settings, part of the cache key
     cache: dict[str, Sample] = field(default_factory=dict)
+    reranker: Reranker | None = None  # the runtime's, exactly as the chat route passes it
     description: str = "in-process"
 
     async def __call__(self, item: GoldenItem) -> Sample:
@@ -93,6 +94,7 @@ class InProcessAnswerer:
                 retriever=self.retriever,
                 model=self.model,
                 chat=self.chat,
+                reranker=self.reranker,
             )
             ans: Answer
             if prep.abstain_reason:

@@ -169,7 +169,12 @@ def run_with_store(
                 "service.answer", "service.citations", "service.retrieval", "service.prompts"
             )
             answerer = InProcessAnswerer(
-                runtime.retriever, runtime.model, settings.chat, identity, reuse.answers if reuse else {}
+                runtime.retriever,
+                runtime.model,
+                settings.chat,
+                identity,
+                reuse.answers if reuse else {},
+                reranker=getattr(runtime, "reranker", None),
             )
         models = {
             "answer": answer_model if not request.url else f"server at {request.url}",

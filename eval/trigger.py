@@ -39,19 +39,23 @@ class Pipeline:
     embedder: Embedder
     retriever: Any
     model: Any
+    reranker: Any = None
 
 
 def pipeline_from(settings: Settings, store: Any, embedder: Embedder) -> Pipeline:
-    """Retriever and model over an already-open store (the holder of the embedded store's lock)."""
+    """Retriever, model and reranker over an already-open store, built as ``Runtime.build`` does."""
     from docent.sparse import Bm25Encoder
     from service.llm.chat_model import RouterChatModel
+    from service.rerank import LLMReranker
     from service.retrieval import Retriever
 
+    model = RouterChatModel.from_settings(settings.resolved_llm(), settings.models_dir)
     return Pipeline(
         store,
         embedder,
         Retriever(store, embedder, Bm25Encoder(), prefetch=settings.chat.prefetch),
-        RouterChatModel.from_settings(settings.resolved_llm(), settings.models_dir),
+        model,
+        LLMReranker(model) if settings.chat.rerank == "llm" else None,
     )
 
 

@@ -7,6 +7,7 @@ is tested without HTTP; the routes only validate input and map the result.
 from __future__ import annotations
 
 import asyncio
+import re
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -163,6 +164,10 @@ def finish(prep: Prepared, raw: str, *, chat: ChatSettings, model: str, prompt_t
     if NOT_IN_DOCS in raw:
         return abstention(prep, "model_declined", **usage)
     checked = check(raw, len(prep.retrieval.hits))
+    # A reply that is only markers ("[1]") says nothing: it is not an answer.
+    bare = re.sub(r"\[\d+\]", "", checked.text).strip(" .,;:-\n")
+    if len(bare.split()) < 2:
+        return abstention(prep, "empty", **usage)
     if chat.require_citation and not checked.cited:
         return abstention(prep, "uncited", **usage)
     return Answer(checked.text, True, _citations(prep.retrieval.hits, checked.cited), prep.query, prep.retrieval,

@@ -178,3 +178,14 @@ def test_openapi_documents_v1_routes(client: TestClient) -> None:
     """The OpenAPI schema lists the versioned routes."""
     paths = client.get("/openapi.json").json()["paths"]
     assert {"/v1/chat", "/v1/search", "/healthz", "/readyz", "/v1/feedback"} <= paths.keys()
+
+
+def test_chat_marker_only_reply_is_abstention(client_for: Callable[..., TestClient]) -> None:
+    """A reply that is nothing but a marker is not presented as an answer."""
+    client = client_for(model="docent-fake/reply")
+    set_script_reply("[1]")
+    try:
+        body = client.post("/v1/chat", json={"message": ANSWERABLE}).json()
+    finally:
+        set_script_reply(None)
+    assert body["answerable"] is False and body["abstain_reason"] == "empty"
