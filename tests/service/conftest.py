@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -83,3 +84,15 @@ def replace_model(runtime: Runtime, model: str) -> Runtime:
     settings = runtime.settings
     return dataclasses.replace(runtime, model=RouterChatModel.from_settings(
         LLMSettings(model=model), settings.models_dir))
+
+
+@contextlib.contextmanager
+def scripted_reply(text: str) -> Iterator[None]:
+    """Make `docent-fake/reply` answer exactly ``text`` inside the block."""
+    from service.llm.fake import set_script_reply
+
+    set_script_reply(text)
+    try:
+        yield
+    finally:
+        set_script_reply(None)

@@ -7,8 +7,7 @@ from collections.abc import Callable
 
 from fastapi.testclient import TestClient
 
-from service.llm.fake import set_script_reply
-from tests.service.conftest import STAFF_KEY, SUPPORT_KEY
+from tests.service.conftest import STAFF_KEY, SUPPORT_KEY, scripted_reply
 
 ANSWERABLE = "How do I store the SOCKS5 proxy password in a file?"
 OFF_TOPIC = "What is the best recipe for banana bread?"
@@ -52,11 +51,8 @@ def test_chat_sse_streams_deltas_then_final(client: TestClient) -> None:
 def test_chat_invalid_marker_removed_and_uncited_flagged(client_for: Callable[..., TestClient]) -> None:
     """A marker to a missing source is removed; an unmarked claim is flagged."""
     client = client_for(model="docent-fake/reply")
-    set_script_reply("Store it in proxy.password_file [1]. Also the moon is made of cheese today [9].")
-    try:
+    with scripted_reply("Store it in proxy.password_file [1]. Also the moon is made of cheese today [9]."):
         body = client.post("/v1/chat", json={"message": ANSWERABLE}).json()
-    finally:
-        set_script_reply(None)
     assert "[9]" not in body["answer"] and len(body["citations"]) == 1
     assert body["uncited_sentences"] == ["Also the moon is made of cheese today."]
 
@@ -82,11 +78,8 @@ def test_chat_model_declines_becomes_abstention(client_for: Callable[..., TestCl
 def test_chat_uncited_answer_is_not_shown_as_fact(client_for: Callable[..., TestClient]) -> None:
     """With require_citation, an answer with no valid marker becomes an abstention."""
     client = client_for(model="docent-fake/reply")
-    set_script_reply("The proxy password goes in the registry.")
-    try:
+    with scripted_reply("The proxy password goes in the registry."):
         body = client.post("/v1/chat", json={"message": ANSWERABLE}).json()
-    finally:
-        set_script_reply(None)
     assert body["answerable"] is False and body["abstain_reason"] == "uncited"
 
 
@@ -183,9 +176,6 @@ def test_openapi_documents_v1_routes(client: TestClient) -> None:
 def test_chat_marker_only_reply_is_abstention(client_for: Callable[..., TestClient]) -> None:
     """A reply that is nothing but a marker is not presented as an answer."""
     client = client_for(model="docent-fake/reply")
-    set_script_reply("[1]")
-    try:
+    with scripted_reply("[1]"):
         body = client.post("/v1/chat", json={"message": ANSWERABLE}).json()
-    finally:
-        set_script_reply(None)
     assert body["answerable"] is False and body["abstain_reason"] == "empty"
