@@ -11,7 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import AliasChoices, BaseModel, Field, field_validator
+from pydantic import AliasChoices, BaseModel, Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -76,6 +76,12 @@ class ChatSettings(BaseModel):
     max_message_chars: int = Field(4000, ge=10, le=100_000)
     support_url: str = "mailto:support@pylon.example"
     support_label: str = "Contact support"
+    # The budget for one answer's model work (rewrite + generation, fallbacks included).
+    # Past it the caller gets the degraded answer (the relevant pages), never a hang.
+    # Unset means llm.timeout_s.
+    deadline_s: float | None = Field(None, gt=0, le=3600)
+    # A conversation longer than this is refused (start a new one): bounds stored history.
+    max_turns: int = Field(200, ge=1, le=10_000)
 
 
 class StaffKey(BaseModel):
@@ -114,6 +120,23 @@ class WidgetSettings(BaseModel):
     rate_per_minute_ip: int = Field(60, ge=1)
 
 
+class MetricsSettings(BaseModel):
+    """Prometheus ``/metrics``. Labels hold only closed sets (routes, reasons, configured models)."""
+
+    enabled: bool = True
+    # When set, /metrics requires ``Authorization: Bearer <token>``; unset, it is open
+    # (scrapers usually reach it on a private network; set a token if the port is public).
+    token: str | None = None
+
+
+class TracingSettings(BaseModel):
+    """OpenTelemetry traces (needs the ``otel`` extra). Off unless an endpoint is set here
+    or in the standard ``OTEL_EXPORTER_OTLP_ENDPOINT`` variable."""
+
+    otlp_endpoint: str | None = None
+    service_name: str = "docent"
+
+
 class Settings(BaseSettings):
     """Docent's configuration, from ``DOCENT_*`` variables and an optional ``.env``."""
 
@@ -150,11 +173,24 @@ class Settings(BaseSettings):
     # DOCENT_MODEL is the documented flat alias for llm.model.
     model: str | None = Field(None, validation_alias=AliasChoices("DOCENT_MODEL"))
     log_level: str = "INFO"
+    # The server's log lines: one JSON object per line, or plain text for a terminal.
+    log_format: Literal["json", "text"] = "json"
+    # Whose question text may appear in logs: nobody, staff callers, or everyone.
+    # Retrieved chunk text is never logged.
+    log_questions: Literal["off", "staff", "all"] = "off"
+    metrics: MetricsSettings = MetricsSettings()
+    tracing: TracingSettings = TracingSettings()
 
     @field_validator("data_dir", "docs_dir")
     @classmethod
     def _expand(cls, value: Path) -> Path:
         return value.expanduser()
+
+    @model_validator(mode="after")
+    def _default_deadline(self) -> Settings:
+        if self.chat.deadline_s is None:
+            self.chat.deadline_s = self.llm.timeout_s
+        return self
 
     def resolved_index(self) -> IndexSettings:
         """Index settings with the flat ``QDRANT_*`` aliases applied."""

@@ -7,6 +7,7 @@ is tested without HTTP; the routes only validate input and map the result.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import re
 import time
 from collections.abc import AsyncIterator
@@ -15,7 +16,7 @@ from typing import Any, Literal
 
 from docent.schema import Access, Hit
 from docent.settings import ChatSettings
-from service import prompts
+from service import guard, prompts
 from service.citations import check
 from service.llm.chat_types import ChatMessage, ChatModel, StreamEnd, TextDelta
 from service.llm.errors import ModelUnavailableError
@@ -24,6 +25,8 @@ from service.retrieval import Reranker, Retrieval, Retriever
 
 ABSTAIN_TEXT = "I couldn't find this in the documentation, so I won't guess."
 DEGRADED_TEXT = "I can't generate an answer right now; these documentation pages look relevant:"
+DEFAULT_DEADLINE_S = 120.0
+REWRITE_SHARE = 0.25
 
 
 @dataclass(slots=True)
@@ -69,6 +72,11 @@ class Prepared:
     messages: list[ChatMessage]
     timings_ms: dict[str, float]
     abstain_reason: str | None
+    deadline: float = 0.0  # time.monotonic() by which the answer must be final
+
+    def left_s(self) -> float:
+        """Seconds of the model budget left (never negative)."""
+        return max(self.deadline - time.monotonic(), 0.0)
 
 
 def _section(hit: Hit) -> str:
@@ -79,8 +87,8 @@ def _section(hit: Hit) -> str:
 def build_messages(question: str, hits: list[Hit]) -> list[ChatMessage]:
     """System prompt first and unchanging, so llama.cpp reuses its KV cache across requests."""
     sources = "\n".join(
-        prompts.render("source", n=str(i), title=str(h.payload.get("title", "")).replace('"', "'"),
-                       section=_section(h).replace('"', "'"), text=h.text)
+        prompts.render("source", n=str(i), title=guard.attr(str(h.payload.get("title", ""))),
+                       section=guard.attr(_section(h)), text=guard.fence(h.text))
         for i, h in enumerate(hits, start=1)
     )
     return [
@@ -89,8 +97,10 @@ def build_messages(question: str, hits: list[Hit]) -> list[ChatMessage]:
     ]
 
 
-async def rewrite_query(question: str, history: list[dict[str, str]], *, model: ChatModel, mode: str) -> str:
-    """A standalone query for retrieval; follow-ups lean on the conversation."""
+async def rewrite_query(question: str, history: list[dict[str, str]], *, model: ChatModel, mode: str,
+                        timeout_s: float | None = None) -> str:
+    """A standalone query for retrieval; follow-ups lean on the conversation (plain
+    concatenation when the model is down or slower than ``timeout_s``)."""
     if not history or mode == "off":
         return question
     last_user = next((m["content"] for m in reversed(history) if m["role"] == "user"), "")
@@ -99,10 +109,10 @@ async def rewrite_query(question: str, history: list[dict[str, str]], *, model: 
         return concat
     transcript = "\n".join(f"{m['role']}: {m['content'][:400]}" for m in history[-4:])
     try:
-        done = await model.complete(
+        done = await asyncio.wait_for(model.complete(
             [{"role": "user", "content": prompts.render("rewrite", history=transcript, question=question)}],
-            max_tokens=48, temperature=0.0)
-    except ModelUnavailableError:
+            max_tokens=48, temperature=0.0), timeout_s)
+    except (ModelUnavailableError, TimeoutError):
         return concat
     line = (done.text or "").strip().splitlines()[0:1]
     rewritten = line[0].strip().strip('"') if line else ""
@@ -114,8 +124,11 @@ async def prepare(question: str, history: list[dict[str, str]], *, access: Acces
                   model: ChatModel, chat: ChatSettings, reranker: Reranker | None = None) -> Prepared:
     """Rewrite, retrieve, rerank, and decide whether to abstain before generating."""
     timings: dict[str, float] = {}
+    deadline = time.monotonic() + (chat.deadline_s or DEFAULT_DEADLINE_S)
     t0 = time.perf_counter()
-    query = await rewrite_query(question, history, model=model, mode=chat.rewrite)
+    # The rewrite is an optimisation: it may spend only a share of the budget.
+    query = await rewrite_query(question, history, model=model, mode=chat.rewrite,
+                                timeout_s=(chat.deadline_s or DEFAULT_DEADLINE_S) * REWRITE_SHARE)
     timings["rewrite"] = (time.perf_counter() - t0) * 1000
     retrieval = await asyncio.to_thread(retriever.search, query, access, chat.top_k)
     timings["retrieve"] = retrieval.embed_ms + retrieval.search_ms
@@ -128,7 +141,7 @@ async def prepare(question: str, history: list[dict[str, str]], *, access: Acces
         reason = "no_results"
     elif retrieval.top_similarity < chat.min_similarity:
         reason = "low_relevance"
-    return Prepared(question, query, retrieval, build_messages(question, retrieval.hits), timings, reason)
+    return Prepared(question, query, retrieval, build_messages(question, retrieval.hits), timings, reason, deadline)
 
 
 def _citations(hits: list[Hit], cited: list[int]) -> list[Citation]:
@@ -161,6 +174,8 @@ def finish(prep: Prepared, raw: str, *, chat: ChatSettings, model: str, prompt_t
     """Turn the model's raw text into a checked answer (or an honest abstention)."""
     usage = {"model": model, "prompt_tokens": prompt_tokens, "completion_tokens": completion_tokens,
              "fallback_used": fallback_used}
+    if guard.leaks_prompt(raw):  # recited its instructions (an injection, or a user asking)
+        return abstention(prep, "prompt_leak", **usage)
     if NOT_IN_DOCS in raw:
         return abstention(prep, "model_declined", **usage)
     checked = check(raw, len(prep.retrieval.hits))
@@ -184,8 +199,8 @@ async def answer(question: str, history: list[dict[str, str]], *, access: Access
         return abstention(prep, prep.abstain_reason)
     t0 = time.perf_counter()
     try:
-        done = await model.complete(prep.messages)
-    except ModelUnavailableError:
+        done = await asyncio.wait_for(model.complete(prep.messages), prep.left_s())
+    except (ModelUnavailableError, TimeoutError):
         return degraded(prep)
     prep.timings_ms["generate"] = (time.perf_counter() - t0) * 1000
     return finish(prep, done.text, chat=chat, model=done.model, prompt_tokens=done.prompt_tokens,
@@ -211,27 +226,38 @@ async def answer_stream(question: str, history: list[dict[str, str]], *, access:
         return
     t0 = time.perf_counter()
     raw = ""
-    held = ""
+    sent = 0  # characters of raw already streamed
     end: StreamEnd | None = None
+    events = model.stream(prep.messages).__aiter__()
     try:
-        async for event in model.stream(prep.messages):
+        while True:
+            # The budget bounds every wait for the next chunk: a stalled model cannot hold the stream.
+            try:
+                event = await asyncio.wait_for(events.__anext__(), prep.left_s())
+            except StopAsyncIteration:
+                break
             if isinstance(event, TextDelta):
                 raw += event.text
                 stripped = raw.lstrip()
                 if NOT_IN_DOCS in raw or (len(stripped) < len(NOT_IN_DOCS) and NOT_IN_DOCS.startswith(stripped)):
-                    held += event.text
                     continue
-                if held:
-                    event = TextDelta(held + event.text)
-                    held = ""
-                yield ("delta", event.text)
+                # Words that could begin a recitation of the prompt wait (service/guard.py).
+                ready = 0 if guard.leaks_prompt(raw) else guard.safe_end(raw)
+                if ready > sent:
+                    yield ("delta", raw[sent:ready])
+                    sent = ready
             elif isinstance(event, StreamEnd):
                 end = event
-    except ModelUnavailableError:
-        if not raw:
-            yield ("final", degraded(prep))
-            return
-        raise
+    except (ModelUnavailableError, TimeoutError):
+        # Also mid-answer: the final event replaces whatever text the client has shown.
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(events.aclose(), 1.0)  # type: ignore[attr-defined]
+        yield ("final", degraded(prep))
+        return
+    stripped = raw.strip()
+    if sent < len(raw) and NOT_IN_DOCS not in raw and not NOT_IN_DOCS.startswith(stripped) \
+            and not guard.leaks_prompt(raw):
+        yield ("delta", raw[sent:])  # what was held back turned out harmless
     prep.timings_ms["generate"] = (time.perf_counter() - t0) * 1000
     end = end or StreamEnd(model="", prompt_tokens=0, completion_tokens=0, fallback_used=False)
     yield ("final", finish(prep, raw, chat=chat, model=end.model, fallback_used=end.fallback_used,

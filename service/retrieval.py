@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from docent.embedder import Embedder
-from docent.errors import StoreUnavailableError
+from docent.errors import DocentError, StoreUnavailableError
 from docent.index.base import IndexStore, SearchMode, SearchQuery
 from docent.schema import Access, Hit
 from docent.sparse import Bm25Encoder
@@ -55,8 +55,16 @@ class Retriever:
         dense = self.embedder.embed_query(query)
         indices, values = self.sparse.query(query)
         t1 = time.perf_counter()
-        hits = index.search(SearchQuery(dense, indices, values, access, limit=top_k, mode=self.mode,
-                                        prefetch=self.prefetch, weights=self.weights))
+        try:
+            hits = index.search(SearchQuery(dense, indices, values, access, limit=top_k, mode=self.mode,
+                                            prefetch=self.prefetch, weights=self.weights))
+        except DocentError:
+            raise
+        except Exception as exc:  # the engine's own error: unreachable server, damaged files
+            mark_failed = getattr(self.store, "mark_failed", None)
+            if mark_failed is not None:
+                mark_failed(exc)
+            raise StoreUnavailableError("The documentation index cannot be read right now; retry shortly.") from exc
         t2 = time.perf_counter()
         # Defence in depth: the filter already did this, and nothing relies on this line.
         hits = [h for h in hits if access.allows(str(h.payload.get("visibility")), h.payload.get("groups") or [])]

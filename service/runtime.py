@@ -10,6 +10,7 @@ from typing import Any
 
 from docent.embedder import Embedder
 from docent.index import IndexStore, open_store
+from docent.index.resilient import ResilientStore
 from docent.settings import Settings
 from docent.sparse import Bm25Encoder
 from service.conversations import ConversationStore
@@ -45,7 +46,11 @@ class Runtime:
         """Open everything; the caller owns ``close()``."""
         from ingest.worker import build_embedder
 
-        store = open_store(settings, role="server", lock_info=lock_info)
+        # Opened lazily and reopened after failures: the service starts (not ready) while
+        # the store is locked, damaged or unreachable, and recovers when it comes back.
+        store = ResilientStore(lambda: open_store(settings, role="server", lock_info=lock_info))
+        if store.problem:
+            log.warning("index store not available yet: %s", store.problem)
         try:
             embedder = embedder or build_embedder(settings)
             retriever = Retriever(store, embedder, Bm25Encoder(), prefetch=settings.chat.prefetch)

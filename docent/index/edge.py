@@ -19,6 +19,7 @@ import os
 import shutil
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -39,6 +40,7 @@ from docent.schema import (
 )
 
 _SCROLL_PAGE = 2048
+RETIRE_GRACE_S = 30.0
 
 
 def access_filter(access: Access) -> qe.Filter:
@@ -168,6 +170,25 @@ class EdgeIndex:
         records = self._shard.retrieve(list(ids), with_payload=True, with_vector=False) if ids else []
         return {str(r.id): dict(r.payload or {}) for r in records}
 
+    def scan(self, page_size: int = 256) -> Iterator[list[IndexedPoint]]:
+        """Every point with its vectors and payload, a page at a time (``docent index migrate``)."""
+        offset: Any = None
+        while True:
+            records, offset = self._shard.scroll(
+                qe.ScrollRequest(offset=offset, limit=page_size, with_payload=True, with_vector=True)
+            )
+            page = []
+            for r in records:
+                vectors = r.vector or {}
+                sparse = vectors.get(SPARSE_VECTOR)
+                page.append(IndexedPoint(str(r.id), list(vectors[DENSE_VECTOR]),
+                                         list(sparse.indices) if sparse else [], list(sparse.values) if sparse else [],
+                                         dict(r.payload or {})))
+            if page:
+                yield page
+            if offset is None or not records:
+                return
+
     def count(self) -> int:
         return int(self._shard.count(qe.CountRequest(exact=True)))
 
@@ -192,6 +213,9 @@ class EdgeStore:
         self.root = root
         self._lock = StoreLock(root, role, lock_info)
         self._open: dict[str, EdgeIndex] = {}
+        # Collections replaced by a rebuild, kept open for RETIRE_GRACE_S so a search
+        # that picked the old one just before the switch finishes on it.
+        self._retired: list[tuple[float, EdgeIndex]] = []
         (root / "collections").mkdir(parents=True, exist_ok=True)
         self._sweep()
 
@@ -214,7 +238,22 @@ class EdgeStore:
             self._open[name] = EdgeIndex.load(name, self.root / "collections" / name)
         return self._open[name]
 
+    def _reap(self, everything: bool = False) -> None:
+        """Close and delete retired collections whose grace period is over."""
+        now = time.monotonic()
+        keep = []
+        for retired_at, index in self._retired:
+            if everything or now - retired_at >= RETIRE_GRACE_S:
+                with contextlib.suppress(Exception):
+                    index.close()
+                shutil.rmtree(self.root / "collections" / index.name, ignore_errors=True)
+            else:
+                keep.append((retired_at, index))
+        self._retired = keep
+
     def open_active(self) -> EdgeIndex | None:
+        if self._retired:
+            self._reap()
         name = self._active_name()
         if name is None or not (self.root / "collections" / name / "meta.json").exists():
             return None
@@ -246,13 +285,15 @@ class EdgeStore:
         if previous and previous != index.name:
             old = self._open.pop(previous, None)
             if old is not None:
-                old.close()
-            shutil.rmtree(self.root / "collections" / previous, ignore_errors=True)
+                self._retired.append((time.monotonic(), old))
+            else:
+                shutil.rmtree(self.root / "collections" / previous, ignore_errors=True)
 
     def healthy(self) -> bool:
         return self.open_active() is not None
 
     def close(self) -> None:
+        self._reap(everything=True)
         for index in self._open.values():
             # Closing is best effort: the write-ahead log covers anything unflushed.
             with contextlib.suppress(Exception):

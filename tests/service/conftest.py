@@ -40,10 +40,10 @@ def make_runtime(corpus_store: tuple[Path, EdgeStore], embedder: Embedder,
     made: list[Runtime] = []
 
     def make(model: str = "docent-fake/echo-cite", fallbacks: list[str] | None = None, timeout_s: float = 10,
-             **chat: object) -> Runtime:
+             api_base: str | None = None, **chat: object) -> Runtime:
+        llm = LLMSettings(model=model, fallbacks=fallbacks or [], timeout_s=timeout_s, retries=0, api_base=api_base)
         settings = Settings(_env_file=None, data_dir=tmp_path / "data", docs_dir=REPO / "docs-corpus",  # type: ignore[call-arg]
-                            llm=LLMSettings(model=model, fallbacks=fallbacks or [], timeout_s=timeout_s, retries=0),
-                            watch=False)
+                            llm=llm, watch=False)
         settings.auth.staff_keys = staff_keys()
         settings.chat = settings.chat.model_copy(update=chat)
         (tmp_path / "data").mkdir(exist_ok=True)

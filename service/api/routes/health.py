@@ -7,6 +7,8 @@ import asyncio
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
+from docent.errors import DocentError
+from docent.index.base import IndexStore
 from service.api.deps import RuntimeDep
 
 router = APIRouter(tags=["health"])
@@ -17,12 +19,22 @@ async def healthz() -> dict[str, str]:
     return {"status": "ok"}
 
 
+def index_problem(store: IndexStore) -> str | None:
+    """Why the index cannot serve answers (a safe message), or None when it can."""
+    try:
+        if store.open_active() is None:
+            return "The documentation index is empty; run `docent ingest`."
+    except DocentError as exc:
+        return str(exc)
+    return None
+
+
 @router.get("/readyz", summary="Readiness: the index is reachable and a model is configured.",
-            responses={503: {"description": "Not ready; see `checks`."}})
+            responses={503: {"description": "Not ready; `checks` says why. Retry-After is set."}})
 async def readyz(runtime: RuntimeDep) -> JSONResponse:
-    index_ok = await asyncio.to_thread(runtime.store.healthy)
-    checks = {"index": "ok" if index_ok else "unavailable",
-              "model": runtime.settings.resolved_llm().model or "missing"}
-    ready = index_ok and bool(runtime.settings.resolved_llm().model)
+    problem = await asyncio.to_thread(index_problem, runtime.store)
+    model = runtime.settings.resolved_llm().model
+    checks = {"index": problem or "ok", "model": model or "missing"}
+    ready = problem is None and bool(model)
     return JSONResponse({"status": "ready" if ready else "not ready", "checks": checks},
                         status_code=200 if ready else 503, headers=None if ready else {"Retry-After": "5"})
