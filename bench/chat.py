@@ -17,55 +17,15 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
-import shutil
-import socket
 import statistics
-import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 import httpx
 
-ROOT = Path(__file__).resolve().parent.parent
-QUESTIONS = [
-    "How do I store the SOCKS5 proxy password in a file?",
-    "What port does the agent status server listen on?",
-    "How long is an enrollment token valid?",
-    "How do I make the agent trust our internal root CA?",
-    "What is the overage price per GB on the Team plan?",
-    "Which config key replaced upload.parallelism in 3.1?",
-]
-
-
-def pct(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def start_server(data: Path, model: str, port: int) -> subprocess.Popen[bytes]:
-    env = {**os.environ, "DOCENT_DATA_DIR": str(data), "DOCENT_MODEL": model, "DOCENT_LOG_LEVEL": "WARNING",
-           "DOCENT_DOCS_DIR": str(ROOT / "docs-corpus"), "DOCENT_CHAT__REWRITE": "concat"}
-    proc = subprocess.Popen([sys.executable, "-m", "docent.cli", "serve", "--port", str(port)], env=env, cwd=ROOT,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 300
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=2).status_code == 200:
-                return proc
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.5)
-    proc.kill()
-    raise SystemExit("server did not become ready")
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from bench._service import QUESTIONS, data_dir, pct, serve  # noqa: E402
 
 
 def sequential(base: str, n: int) -> dict[str, dict[str, float]]:
@@ -144,41 +104,22 @@ def main() -> None:
     parser.add_argument("--local-runs", type=int, default=4)
     parser.add_argument("--skip-local", action="store_true")
     args = parser.parse_args()
-    data = Path(tempfile.mkdtemp(prefix="docent-bench-"))
-    try:
-        if (ROOT / "data" / "models").exists():
-            shutil.copytree(ROOT / "data" / "models", data / "models", symlinks=True)
-        report: dict[str, object] = {}
-        # Ingest first, so the server's own start-up ingest is a no-op and does not
-        # compete with the measured requests.
-        subprocess.run([sys.executable, "-m", "docent.cli", "ingest", "-q"], cwd=ROOT, check=True,
-                       env={**os.environ, "DOCENT_DATA_DIR": str(data)}, stdout=subprocess.DEVNULL)
-        port = free_port()
-        server = start_server(data, "docent-fake/echo-cite", port)
-        base = f"http://127.0.0.1:{port}"
-        try:
-            time.sleep(3)  # the hosted watcher's start-up pass finds nothing to do
-            report.update(sequential(base, args.requests // 2))
-            report["chat x32 (fake model)"] = asyncio.run(concurrent(base, args.requests, args.concurrency))
-        finally:
-            server.terminate()
-            server.wait(30)
+    report: dict[str, object] = {}
+    # Ingested first, so the server's own start-up ingest is a no-op and does not
+    # compete with the measured requests.
+    with data_dir() as data:
+        with serve(data, "docent-fake/echo-cite") as server:
+            report.update(sequential(server.base, args.requests // 2))
+            report["chat x32 (fake model)"] = asyncio.run(concurrent(server.base, args.requests, args.concurrency))
         if not args.skip_local:
-            port = free_port()
-            server = start_server(data, "docent-local/qwen2.5-coder-1.5b", port)
-            try:
-                report["local model (qwen2.5-coder-1.5b)"] = local_model(f"http://127.0.0.1:{port}", args.local_runs)
-            finally:
-                server.terminate()
-                server.wait(30)
-        base_p50 = report["healthz (baseline)"]["p50_ms"]  # type: ignore[index]
-        for name, figures in report.items():
-            line = "  ".join(f"{k}={v:.1f}" if isinstance(v, float) else f"{k}={v}" for k, v in figures.items())  # type: ignore[union-attr]
-            ratio = figures.get("p50_ms", 0) / base_p50 if isinstance(figures, dict) and "p50_ms" in figures else None
-            print(f"{name:36} {line}" + (f"  (x{ratio:.1f} baseline p50)" if ratio else ""))
-        print(json.dumps(report))
-    finally:
-        shutil.rmtree(data, ignore_errors=True)
+            with serve(data, "docent-local/qwen2.5-coder-1.5b", settle_s=0) as server:
+                report["local model (qwen2.5-coder-1.5b)"] = local_model(server.base, args.local_runs)
+    base_p50 = report["healthz (baseline)"]["p50_ms"]  # type: ignore[index]
+    for name, figures in report.items():
+        line = "  ".join(f"{k}={v:.1f}" if isinstance(v, float) else f"{k}={v}" for k, v in figures.items())  # type: ignore[union-attr]
+        ratio = figures.get("p50_ms", 0) / base_p50 if isinstance(figures, dict) and "p50_ms" in figures else None
+        print(f"{name:36} {line}" + (f"  (x{ratio:.1f} baseline p50)" if ratio else ""))
+    print(json.dumps(report))
 
 
 if __name__ == "__main__":
