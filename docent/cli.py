@@ -115,13 +115,17 @@ def serve(
     import uvicorn
 
     from docent.asgi import build_app, build_runtime
+    from service.observability.logging import configure_logging
 
+    # JSON lines by default. uvicorn gets log_config=None so its loggers use this handler;
+    # the request middleware writes the access lines (route template, status, request id).
+    configure_logging(settings.log_level, settings.log_format)
     if workers > 1 and not settings.resolved_index().url:
         typer.echo("error: the embedded store is single-process; use --workers 1 or set QDRANT_URL.", err=True)
         raise typer.Exit(2)
     if workers > 1:
         uvicorn.run("docent.asgi:app_from_env", factory=True, host=host, port=port, workers=workers,
-                    log_level=settings.log_level.lower())
+                    log_level=settings.log_level.lower(), log_config=None, access_log=False)
         return
     try:
         # Built here rather than in the lifespan so a bad start-up is a clean message.
@@ -131,7 +135,7 @@ def serve(
         return
     try:
         uvicorn.run(build_app(settings, runtime), host=host, port=port,
-                    log_level=settings.log_level.lower())
+                    log_level=settings.log_level.lower(), log_config=None, access_log=False)
     finally:
         runtime.close()
 
@@ -240,6 +244,49 @@ def keys_hash(
     import hashlib
 
     typer.echo(hashlib.sha256(key.encode()).hexdigest())
+
+
+index_app = typer.Typer(help="Move the index between backends.", no_args_is_help=True)
+app.add_typer(index_app, name="index")
+
+
+@index_app.command("migrate")
+def index_migrate(
+    to: Annotated[str, typer.Option("--to", help="Target Qdrant server URL, e.g. http://qdrant:6333.")],
+    api_key: Annotated[str | None, typer.Option(envvar="DOCENT_MIGRATE_API_KEY",
+                                                help="API key of the target server (or DOCENT_MIGRATE_API_KEY).")]
+    = None,
+    collection: Annotated[str | None, typer.Option(help="Alias on the target (default: DOCENT_INDEX__COLLECTION).")]
+    = None,
+    replace: Annotated[bool, typer.Option(help="Swap out a non-empty collection already on the target.")] = False,
+    batch_size: Annotated[int, typer.Option(min=1, max=4096, help="Points per upsert.")] = 256,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the summary as one JSON object.")] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
+) -> None:
+    """Copy the index, vectors included, to a Qdrant server: no re-embedding.
+
+    The source is the configured store (embedded unless QDRANT_URL is set): stop the server holding it first.
+
+    Shards and replicas on the target: DOCENT_INDEX__SHARD_NUMBER, DOCENT_INDEX__REPLICATION_FACTOR.
+    """
+    ensure_offline()
+    settings = _settings()
+    from docent.index.migrate import run
+
+    try:
+        summary = run(settings, to, api_key=api_key, collection=collection, replace=replace,
+                      batch_size=batch_size, progress=not quiet and not as_json)
+    except DocentError as exc:
+        _fail(exc)
+        return
+    if as_json:
+        typer.echo(json.dumps(summary.to_json()))
+        return
+    typer.echo(f"copied {summary.points} points ({summary.embed_model}, {summary.dim} dims) from "
+               f"{summary.source} to {summary.target} at {to} in {summary.seconds:.1f}s")
+    if summary.replaced:
+        typer.echo(f"replaced {summary.replaced}")
+    typer.echo(f"point the API and workers at it: QDRANT_URL={to}")
 
 
 def main() -> None:

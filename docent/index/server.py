@@ -9,6 +9,7 @@ speaks the same API, which is how tests exercise this code without a server.
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
 from typing import Any
 
 from qdrant_client import QdrantClient, models
@@ -129,6 +130,25 @@ class ServerIndex:
     def payloads(self, ids: list[str]) -> dict[str, dict[str, Any]]:
         records = self._client.retrieve(self.name, ids=list(ids), with_payload=True) if ids else []
         return {str(r.id): dict(r.payload or {}) for r in records}
+
+    def scan(self, page_size: int = 256) -> Iterator[list[IndexedPoint]]:
+        """Every point with its vectors and payload, a page at a time (``docent index migrate``)."""
+        offset: Any = None
+        while True:
+            records, offset = self._client.scroll(
+                self.name, limit=page_size, offset=offset, with_payload=True, with_vectors=True
+            )
+            page = []
+            for r in records:
+                vectors: Any = r.vector or {}
+                sparse = vectors.get(SPARSE_VECTOR)
+                page.append(IndexedPoint(str(r.id), list(vectors[DENSE_VECTOR]),
+                                         list(sparse.indices) if sparse else [], list(sparse.values) if sparse else [],
+                                         dict(r.payload or {})))
+            if page:
+                yield page
+            if offset is None or not records:
+                return
 
     def count(self) -> int:
         return int(self._client.count(self.name, exact=True).count)
