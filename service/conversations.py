@@ -25,6 +25,7 @@ from sqlalchemy import (
     event,
     insert,
     select,
+    text,
 )
 from sqlalchemy.engine import Engine
 
@@ -36,6 +37,9 @@ class UnknownConversationError(DocentError):
 
     status_code = 404
 
+
+# Any fixed 64-bit number; names the advisory lock held while creating the tables.
+_SCHEMA_LOCK_KEY = 0x646F63656E74
 
 metadata = MetaData()
 conversations = Table(
@@ -69,14 +73,22 @@ class ConversationStore:
     """Create conversations, append turns, read recent history, record feedback."""
 
     def __init__(self, url: str) -> None:
-        self.engine: Engine = create_engine(url, future=True)
-        if url.startswith("sqlite"):
+        sqlite = url.startswith("sqlite")
+        # A server database (Postgres, shared by API replicas) may drop idle connections
+        # or restart: check each pooled connection before use rather than fail a request.
+        self.engine: Engine = create_engine(url, future=True, pool_pre_ping=not sqlite)
+        if sqlite:
             @event.listens_for(self.engine, "connect")
             def _wal(conn: Any, _record: Any) -> None:
                 # WAL lets readers proceed while a request writes.
                 conn.execute("PRAGMA journal_mode=WAL")
                 conn.execute("PRAGMA synchronous=NORMAL")
-        metadata.create_all(self.engine)
+        with self.engine.begin() as conn:
+            if self.engine.dialect.name == "postgresql":
+                # Replicas starting together would race on CREATE TABLE; Postgres DDL is
+                # transactional, so one advisory lock per transaction serialises them.
+                conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _SCHEMA_LOCK_KEY})
+            metadata.create_all(conn)
 
     def create(self, scope: str) -> str:
         cid = str(uuid.uuid4())
