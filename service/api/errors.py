@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -10,6 +11,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from docent.errors import DocentError
+from service.api.schemas import ErrorBody
 
 log = logging.getLogger(__name__)
 
@@ -22,8 +24,37 @@ def _validation_message(exc: RequestValidationError) -> str:
     return "Invalid request: " + "; ".join(parts)
 
 
+def _document_error_body(app: FastAPI) -> None:
+    """Make the OpenAPI schema say what a 422 really is: ``{"detail": "..."}``, not FastAPI's list.
+
+    FastAPI documents request validation failures as ``HTTPValidationError`` (a list of
+    error objects), but ``_invalid`` below answers with the one ``ErrorBody`` shape every
+    error uses; clients and schema-driven tests (schemathesis) read the schema.
+    """
+    generate = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema:
+            return app.openapi_schema
+        schema = generate()
+        components = schema.setdefault("components", {}).setdefault("schemas", {})
+        components.setdefault("ErrorBody", ErrorBody.model_json_schema())
+        body = {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorBody"}}}
+        for operations in schema.get("paths", {}).values():
+            for operation in operations.values():
+                invalid = operation.get("responses", {}).get("422")
+                if invalid is not None:
+                    invalid["content"] = body
+        for unused in ("HTTPValidationError", "ValidationError"):
+            components.pop(unused, None)
+        return schema
+
+    app.openapi = openapi  # type: ignore[method-assign]  # FastAPI's documented way to customise it
+
+
 def install(app: FastAPI) -> None:
-    """Register the exception handlers."""
+    """Register the exception handlers, and document their 422 body in the OpenAPI schema."""
+    _document_error_body(app)
 
     @app.exception_handler(DocentError)
     async def _domain(_: Request, exc: DocentError) -> JSONResponse:
