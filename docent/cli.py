@@ -92,15 +92,32 @@ def _watch(settings, docs: Path, as_json: bool) -> None:  # type: ignore[no-unty
 
     store = open_store(settings, role="ingest --watch")
     try:
-        watcher = Watcher(build_ingestor(settings, store, build_embedder(settings)), docs,
+        embedder = build_embedder(settings)
+        watcher = Watcher(build_ingestor(settings, store, embedder), docs,
                           on_summary=lambda s: typer.echo(json.dumps(s.to_json()) if as_json else
-                                                          f"ingested: {s.changes} in {s.seconds:.1f}s"))
+                                                          f"ingested: {s.changes} in {s.seconds:.1f}s"),
+                          on_change=_eval_trigger(settings, store, embedder))
         watcher.ingest_now()
         typer.echo(f"watching {docs} for changes (Ctrl-C to stop)", err=True)
         with contextlib.suppress(KeyboardInterrupt):
             watcher.loop()
     finally:
         store.close()
+
+
+def _eval_trigger(settings, store, embedder):  # type: ignore[no-untyped-def]
+    """The watcher's on_change hook: evaluate after each ingest that changed docs (a worker
+    process, e.g. compose's `worker`, has no Runtime; the model is built on first use)."""
+    from eval.trigger import on_ingest_change, pipeline_from
+
+    pipeline = None
+
+    def changed(entry: dict) -> None:  # type: ignore[type-arg]
+        nonlocal pipeline
+        pipeline = pipeline or pipeline_from(settings, store, embedder)
+        on_ingest_change(entry, settings, runtime=pipeline)
+
+    return changed
 
 
 @app.command()
