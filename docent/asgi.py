@@ -43,6 +43,10 @@ def build_app(settings: Settings, runtime: Runtime | None = None) -> FastAPI:
 def app_from_env() -> FastAPI:
     """Factory for ``uvicorn --factory`` with several workers (server mode): settings from the env."""
     from docent.offline import ensure_offline
+    from service.observability.logs import configure_logging
 
     ensure_offline()
-    return build_app(Settings())
+    settings = Settings()
+    # Each worker process sets up its own logging (JSON lines with request ids by default).
+    configure_logging(settings.log_level, settings.log_format)
+    return build_app(settings)

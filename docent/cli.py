@@ -132,7 +132,7 @@ def serve(
     import uvicorn
 
     from docent.asgi import build_app, build_runtime
-    from service.observability.logging import configure_logging
+    from service.observability.logs import configure_logging
 
     # JSON lines by default. uvicorn gets log_config=None so its loggers use this handler;
     # the request middleware writes the access lines (route template, status, request id).

@@ -9,8 +9,9 @@ from typing import Any
 from fastapi import APIRouter, FastAPI
 
 from docent.settings import Settings
+from service import observability
 from service.api import errors
-from service.api.routes import chat, console, health, pages, search, widget
+from service.api.routes import chat, console, health, metrics, pages, search, widget
 from service.runtime import Runtime
 
 
@@ -43,7 +44,9 @@ def create_app(settings: Settings, *, runtime: Runtime | None = None,
     )
     errors.install(app)
     widget.add_cors(app, settings.widget)
+    observability.install(app, settings)  # after CORS, so it wraps it
     app.include_router(health.router)
+    app.include_router(metrics.router)
     app.include_router(chat.router)
     app.include_router(search.router)
     app.include_router(widget.router)

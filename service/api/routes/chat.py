@@ -17,6 +17,7 @@ from docent.settings import ChatSettings
 from service import answer as answering
 from service.api.deps import Caller, CallerDep, RuntimeDep
 from service.api.schemas import ChatRequest, ChatResponse, ErrorBody, FeedbackRequest
+from service.observability import Observability, ObservabilityDep
 from service.runtime import Runtime
 
 router = APIRouter(prefix="/v1", tags=["chat"])
@@ -78,17 +79,18 @@ def _record(runtime: Runtime, cid: str, question: str, ans: answering.Answer) ->
              responses={200: {"content": {"text/event-stream": {}},
                               "description": "JSON, or SSE (`meta`, `delta`..., `final` | `error`) with stream=true"},
                         404: {"model": ErrorBody}, 422: {"model": ErrorBody}, 503: {"model": ErrorBody}})
-async def chat(body: ChatRequest, runtime: RuntimeDep, caller: CallerDep) -> Any:
+async def chat(body: ChatRequest, runtime: RuntimeDep, caller: CallerDep, obs: ObservabilityDep) -> Any:
     """Answer a question from the docs the caller may see, with citations, or abstain with a handoff."""
     started = time.perf_counter()
     cid, history = _start(body, runtime, caller)
     if body.stream:
-        return StreamingResponse(_sse(body.message, history, cid, runtime, caller, started),
+        return StreamingResponse(_sse(body.message, history, cid, runtime, caller, started, obs),
                                  media_type="text/event-stream",
                                  headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
     ans = await answering.answer(body.message, history, access=caller.access, retriever=runtime.retriever,
                                  model=runtime.model, chat=runtime.settings.chat, reranker=runtime.reranker)
     message_id = _record(runtime, cid, body.message, ans)
+    obs.answered(ans, question=body.message, staff=caller.staff, mode="json", seconds=time.perf_counter() - started)
     return to_response(ans, runtime.settings.chat, cid, message_id, started)
 
 
@@ -97,7 +99,7 @@ def _event(name: str, data: Any) -> str:
 
 
 async def _sse(question: str, history: list[dict[str, str]], cid: str, runtime: Runtime, caller: Caller,
-               started: float) -> AsyncIterator[str]:
+               started: float, obs: Observability) -> AsyncIterator[str]:
     yield _event("meta", {"conversation_id": cid})
     try:
         async for kind, payload in answering.answer_stream(
@@ -107,6 +109,8 @@ async def _sse(question: str, history: list[dict[str, str]], cid: str, runtime: 
                 yield _event("delta", {"text": payload})
             else:
                 message_id = _record(runtime, cid, question, payload)
+                obs.answered(payload, question=question, staff=caller.staff, mode="sse",
+                             seconds=time.perf_counter() - started)
                 final = to_response(payload, runtime.settings.chat, cid, message_id, started)
                 yield _event("final", final.model_dump())
     except DocentError as exc:
@@ -117,8 +121,10 @@ async def _sse(question: str, history: list[dict[str, str]], cid: str, runtime: 
 
 
 @router.post("/feedback", status_code=201, responses={404: {"model": ErrorBody}})
-async def feedback(body: FeedbackRequest, runtime: RuntimeDep, caller: CallerDep) -> dict[str, int]:
+async def feedback(body: FeedbackRequest, runtime: RuntimeDep, caller: CallerDep,
+                   obs: ObservabilityDep) -> dict[str, int]:
     """Thumbs up or down on one answer, stored with the question, answer, citations and model."""
     fid = runtime.conversations.add_feedback(body.conversation_id, body.message_id, caller.scope, body.rating,
                                              body.comment)
+    obs.feedback(body.rating)
     return {"id": fid}
