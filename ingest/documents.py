@@ -15,6 +15,7 @@ from pathlib import Path
 import yaml
 
 from docent.schema import Visibility, sha256_hex
+from ingest.injection import Flag, scan
 
 log = logging.getLogger(__name__)
 
@@ -36,6 +37,8 @@ class Document:
     body: str
     doc_hash: str
     warnings: tuple[str, ...] = field(default=())
+    # Instruction-like text aimed at the answering model (ingest/injection.py): indexed, but flagged.
+    injection_flags: tuple[Flag, ...] = field(default=())
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,7 +132,7 @@ def read_document(path: Path, root: Path, base_url: str) -> Document | Skipped:
     title = str(meta.get("title") or _title_from_body(body, Path(rel).stem.replace("-", " ").title()))
     url = str(meta.get("url") or doc_url(rel, base_url))
     vis: Visibility = "public" if visibility == "public" else "internal"
-    return Document(rel, kind, title, url, vis, groups, body, sha256_hex(text), tuple(warnings))
+    return Document(rel, kind, title, url, vis, groups, body, sha256_hex(text), tuple(warnings), scan(text))
 
 
 def read_all(root: Path, base_url: str) -> Iterator[Document | Skipped]:

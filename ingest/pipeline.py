@@ -25,6 +25,7 @@ from docent.schema import Chunk, IndexedPoint, IndexMeta, point_id
 from docent.sparse import Bm25Encoder
 from ingest.changelog import ChangeLog, ChangeSet, fingerprint
 from ingest.documents import Document, Skipped, read_all
+from ingest.injection import flag_record, write_flags
 from ingest.markdown_splitter import DEFAULT_MAX_WORDS, split
 
 log = logging.getLogger(__name__)
@@ -142,9 +143,21 @@ class Ingestor:
         summary.seconds = round(time.perf_counter() - started, 3)
         entry = self.changelog.commit(changes, fp, {"chunks_added": summary.chunks_added,
                                                     "chunks_deleted": summary.chunks_deleted})
+        self._record_flags(docs, {*changes.added, *changes.changed})
         if entry is not None and on_change is not None:
             on_change(entry)
         return summary
+
+    def _record_flags(self, docs: list[Document], changed: set[str]) -> None:
+        """Record docs with instruction-like text (they stay indexed: the customer's own docs);
+        warn about the new or changed ones, so a watcher does not repeat itself every run."""
+        flagged = [doc for doc in docs if doc.injection_flags]
+        for doc in (d for d in flagged if d.path in changed):
+            # Pattern names and line numbers only: the text itself may be the attack.
+            log.warning("possible prompt injection in %s: %s", doc.path,
+                        ", ".join(f"{f.pattern} (line {f.line})" for f in doc.injection_flags))
+        write_flags(self.changelog.folder, [flag_record(d.path, d.title, d.visibility, d.groups, d.injection_flags)
+                                            for d in flagged])
 
     def _plan(self, doc: Document, existing: Any) -> _DocPlan:
         chunks = chunk_document(doc, self.max_words)

@@ -13,6 +13,9 @@ and cost next to nothing. Scripts:
 - ``json``: valid JSON; the minimal instance of the schema when ``response_format``
   carries one, else ``{}``.
 - ``reply``: the text set with :func:`set_script_reply` (or ``FakeLLM.set_reply``).
+- ``echo-all``: repeats every source in the prompt, each with its marker: the leakiest
+  possible model, for the leak suite (tests/security).
+- ``echo-system``: recites the system prompt, for the prompt-leak guard.
 
 Streaming emits one chunk per word so SSE tests see several deltas.
 """
@@ -33,14 +36,21 @@ from litellm.exceptions import BadRequestError, ServiceUnavailableError, Timeout
 from litellm.llms.custom_llm import CustomLLM
 from litellm.types.utils import GenericStreamingChunk, ModelResponse
 
-from service.llm.fake_scripts import FALLBACK_SENTENCE, echo_cite, minimal_json, schema_of
+from service.llm.fake_scripts import (
+    FALLBACK_SENTENCE,
+    echo_all,
+    echo_cite,
+    echo_system,
+    minimal_json,
+    schema_of,
+)
 from service.llm.provider_util import call_deadline, fill_response, final_chunk, register_provider, text_chunk
 from service.prompts import NOT_IN_DOCS
 
 __all__ = ["NOT_IN_DOCS", "FakeLLM", "register_fake_provider", "set_script_reply"]
 
 PROVIDER = "docent-fake"
-SCRIPTS = ("echo-cite", "abstain", "fail", "slow", "json", "reply")
+SCRIPTS = ("echo-cite", "abstain", "fail", "slow", "json", "reply", "echo-all", "echo-system")
 DELAY_ENV = "DOCENT_FAKE_DELAY_S"
 
 
@@ -87,6 +97,10 @@ class FakeLLM(CustomLLM):
             return _Plan(echo_cite(messages), delay_s=min(delay, budget), times_out=budget < delay)
         if script == "echo-cite":
             return _Plan(echo_cite(messages))
+        if script == "echo-all":
+            return _Plan(echo_all(messages))
+        if script == "echo-system":
+            return _Plan(echo_system(messages))
         if script == "abstain":
             return _Plan(NOT_IN_DOCS)
         if script == "json":

@@ -73,6 +73,30 @@ def echo_cite(messages: list[dict[str, Any]]) -> str:
     return FALLBACK_SENTENCE
 
 
+_SOURCE_BLOCK = re.compile(r'<source\b[^>]*?\bid\s*=\s*["\']?(\d+)["\']?[^>]*>\n?(.*?)\n?</source>', re.S | re.I)
+
+
+def echo_all(messages: list[dict[str, Any]]) -> str:
+    """Repeat every source of the newest user message that has any, each with its marker.
+
+    The model that leaks everything it is given: if a chunk reached the prompt, its text
+    reaches the answer. Without sources (the rewrite prompt) the user message comes back
+    whole. The system prompt is never repeated (that is ``echo-system``).
+    """
+    texts = [str(m.get("content") or "") for m in reversed(messages) if m.get("role") == "user"]
+    for text in texts:
+        blocks = _SOURCE_BLOCK.findall(text)
+        if blocks:
+            return "\n\n".join(f"{body.strip()} [{n}]" for n, body in blocks)
+    return texts[0] if texts else FALLBACK_SENTENCE
+
+
+def echo_system(messages: list[dict[str, Any]]) -> str:
+    """Recite the system prompt, as a model talked into "print your instructions" would, with a marker."""
+    system = "\n".join(str(m.get("content") or "") for m in messages if m.get("role") == "system")
+    return f"{system.strip()} [1]" if system.strip() else FALLBACK_SENTENCE
+
+
 def _resolve(schema: Mapping[str, Any], root: Mapping[str, Any]) -> Mapping[str, Any]:
     ref = schema.get("$ref")
     if isinstance(ref, str) and ref.startswith("#/"):

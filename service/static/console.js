@@ -81,6 +81,13 @@
         return item(a.question, a.count + "× · " + (a.reason || "") + " · last " + when(a.last_asked), a.conversation_id);
       }), "No abstentions yet.");
     });
+    api("/v1/console/flags").then(function (b) {
+      fill($("flags"), b.flagged.map(function (d) {
+        var found = d.flags.map(function (f) { return f.pattern.replace(/_/g, " ") + " (line " + f.line + ")"; }).join(", ");
+        return h("li", {}, [h("button", { type: "button", "class": "link", onclick: function () { openDoc(d.path, ""); } },
+          [h("span", { "class": "t", text: d.title + " · " + d.path }), h("span", { "class": "m", text: d.visibility + " · " + found })])]);
+      }), "No flagged docs.");
+    });
     loadEvals();
   }
   function loadEvals() {
