@@ -125,12 +125,14 @@ def _compose_cli() -> list[str] | None:
 
 
 @pytest.mark.parametrize("files", [["docker-compose.yml"], ["docker-compose.yml", "docker-compose.cluster.yml"]])
-def test_compose_config_parses_with_every_profile(files: list[str]) -> None:
+def test_compose_config_parses_with_every_profile(files: list[str], tmp_path: Path) -> None:
     """`docker compose config` (or Debian's docker-compose v1) accepts the files, offline, with all profiles."""
     cli = _compose_cli()
     if cli is None:
         pytest.skip("neither docker-compose nor the docker compose plugin is installed")
-    args = [a for f in files for a in ("-f", f)]
+    # An empty env file: a developer's own .env must not decide the outcome.
+    (tmp_path / "empty.env").write_text("")
+    args = [a for f in files for a in ("-f", str(REPO / f))] + ["--env-file", str(tmp_path / "empty.env")]
     env = {**os.environ, **REQUIRED_ENV}
     result = subprocess.run([*cli, *args, "--profile", "llm", "--profile", "postgres", "config", "--services"],
                             cwd=REPO, capture_output=True, text=True, env=env, timeout=60)
@@ -141,11 +143,13 @@ def test_compose_config_parses_with_every_profile(files: list[str]) -> None:
         assert {"qdrant-2", "qdrant-3"} <= services
 
 
-def test_compose_config_refuses_to_run_without_the_widget_secret() -> None:
+def test_compose_config_refuses_to_run_without_the_widget_secret(tmp_path: Path) -> None:
     """Several API processes need one token secret: config fails, naming the variable, when it is unset."""
     cli = _compose_cli()
     if cli is None:
         pytest.skip("neither docker-compose nor the docker compose plugin is installed")
     env = {k: v for k, v in os.environ.items() if k != "DOCENT_WIDGET__TOKEN_SECRET"}
-    result = subprocess.run([*cli, "config", "-q"], cwd=REPO, capture_output=True, text=True, env=env, timeout=60)
+    (tmp_path / "empty.env").write_text("")
+    result = subprocess.run([*cli, "--env-file", str(tmp_path / "empty.env"), "config", "-q"], cwd=REPO,
+                            capture_output=True, text=True, env=env, timeout=60)
     assert result.returncode != 0 and "DOCENT_WIDGET__TOKEN_SECRET" in result.stderr
