@@ -80,8 +80,6 @@ class ChatSettings(BaseModel):
     # Past it the caller gets the degraded answer (the relevant pages), never a hang.
     # Unset means llm.timeout_s.
     deadline_s: float | None = Field(None, gt=0, le=3600)
-    # A conversation longer than this is refused (start a new one): bounds stored history.
-    max_turns: int = Field(200, ge=1, le=10_000)
 
 
 class StaffKey(BaseModel):
@@ -97,6 +95,8 @@ class AuthSettings(BaseModel):
     """Who may see internal docs. Generate a key's hash with `docent keys hash`."""
 
     staff_keys: list[StaffKey] = Field(default_factory=list)
+    # Requests per minute for each staff key (per API process).
+    rate_per_minute_key: int = Field(600, ge=1)
 
 
 class Site(BaseModel):
@@ -173,6 +173,8 @@ class Settings(BaseSettings):
     # DOCENT_MODEL is the documented flat alias for llm.model.
     model: str | None = Field(None, validation_alias=AliasChoices("DOCENT_MODEL"))
     log_level: str = "INFO"
+    # Largest request body accepted (bytes); bigger ones get 413 before being read in full.
+    max_request_bytes: int = Field(64 * 1024, ge=1024, le=64 * 1024 * 1024)
     # The server's log lines: one JSON object per line, or plain text for a terminal.
     log_format: Literal["json", "text"] = "json"
     # Whose question text may appear in logs: nobody, staff callers, or everyone.

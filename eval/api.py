@@ -11,7 +11,7 @@ import logging
 import threading
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Query
 from fastapi.responses import HTMLResponse, PlainTextResponse
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -19,7 +19,7 @@ from docent.errors import DocentError
 from eval.records import RunRecord
 from eval.run_store import RunStore
 from eval.settings import EvalSettings
-from service.api.deps import Caller, CallerDep, RuntimeDep
+from service.api.deps import AdminDep, RuntimeDep, StaffDep
 from service.api.schemas import ErrorBody
 from service.runtime import Runtime
 
@@ -27,21 +27,8 @@ router = APIRouter(prefix="/v1/evals", tags=["evals"])
 log = logging.getLogger(__name__)
 
 
-class StaffOnlyError(DocentError):
-    status_code = 403
-
-
 class RunNotFoundError(DocentError):
     status_code = 404
-
-
-def staff_only(caller: CallerDep) -> Caller:
-    if not caller.staff:
-        raise StaffOnlyError("Evaluations are for staff: send a staff key in X-API-Key.")
-    return caller
-
-
-StaffDep = Annotated[Caller, Depends(staff_only)]
 
 
 class EvalRequest(BaseModel):
@@ -78,7 +65,7 @@ def summary(record: RunRecord) -> dict[str, Any]:
     }
 
 
-@router.get("", responses={403: {"model": ErrorBody}})
+@router.get("", responses={401: {"model": ErrorBody}, 403: {"model": ErrorBody}})
 def history(
     runtime: RuntimeDep, _: StaffDep, limit: Annotated[int, Query(ge=1, le=500)] = 20
 ) -> dict[str, Any]:
@@ -88,7 +75,7 @@ def history(
     return {"running": store.running(), "latest": runs[0] if runs else None, "runs": runs}
 
 
-@router.get("/{run_id}", responses={403: {"model": ErrorBody}, 404: {"model": ErrorBody}})
+@router.get("/{run_id}", responses={401: {"model": ErrorBody}, 403: {"model": ErrorBody}, 404: {"model": ErrorBody}})
 def one_run(
     run_id: str,
     runtime: RuntimeDep,
@@ -111,8 +98,9 @@ def one_run(
     return HTMLResponse(text) if format == "html" else PlainTextResponse(text, media_type="text/csv")
 
 
-@router.post("", status_code=202, responses={403: {"model": ErrorBody}, 409: {"model": ErrorBody}})
-def start(body: EvalRequest, runtime: RuntimeDep, _: StaffDep) -> dict[str, Any]:
+@router.post("", status_code=202,
+             responses={401: {"model": ErrorBody}, 403: {"model": ErrorBody}, 409: {"model": ErrorBody}})
+def start(body: EvalRequest, runtime: RuntimeDep, _: AdminDep) -> dict[str, Any]:
     """Start a run in the background with the server's own retriever and model."""
     from eval.suite import EvalBusyError, RunRequest, run
 

@@ -10,8 +10,9 @@ from fastapi import APIRouter, FastAPI
 
 from docent.settings import Settings
 from service import observability
-from service.api import errors
-from service.api.routes import chat, console, health, metrics, pages, search, widget
+from service.api import access, errors
+from service.api.limits import BodySizeLimit
+from service.api.routes import admin, chat, console, health, metrics, pages, search, widget
 from service.runtime import Runtime
 
 
@@ -43,6 +44,7 @@ def create_app(settings: Settings, *, runtime: Runtime | None = None,
         lifespan=lifespan,
     )
     errors.install(app)
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_request_bytes)  # inside CORS: 413s carry its headers
     widget.add_cors(app, settings.widget)
     observability.install(app, settings)  # after CORS, so it wraps it
     app.include_router(health.router)
@@ -53,6 +55,8 @@ def create_app(settings: Settings, *, runtime: Runtime | None = None,
     app.include_router(console.router)
     for router in extra_routers:
         app.include_router(router)
+    app.include_router(admin.router)
     app.include_router(pages.router)  # last: it owns "/" and "/docs/{path}"
+    access.declare(app)
     return app
 

@@ -157,7 +157,8 @@ class WidgetGuard:
         - A browser request without a token must come from this server's origin or
           an allowed one, so other pages cannot drive the API from a visitor's browser.
         - Requests with neither token nor Origin are server-to-server API calls
-          (``docent ask``, the evaluation, the benchmarks) and keep working unlimited.
+          (``docent ask --url``, scripts). They need no token, but share the per-address
+          limit: leaving out the Origin header must not lift the rate limit.
         """
         origin = request.headers.get("origin")
         ip = request.client.host if request.client else "unknown"
@@ -179,7 +180,7 @@ class WidgetGuard:
             own = urlsplit(str(request.base_url)).netloc.lower()
             if urlsplit(normalize_origin(origin)).netloc != own and normalize_origin(origin) not in self.origins:
                 raise HTTPException(403, f"Origin {origin} may not call this API from a browser.")
-            self.limit(self.per_ip, ip, "address")
+        self.limit(self.per_ip, ip, "address")
         return "public"
 
 

@@ -37,7 +37,8 @@ class ResilientStore:
         self._problem = "The documentation index has not been opened yet."
         self._next_try = 0.0
         self._closed = False
-        self._ensure()
+        with contextlib.suppress(DocentError):  # not open yet is a state, not an error
+            self._ensure()
 
     @property
     def problem(self) -> str | None:

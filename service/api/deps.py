@@ -7,11 +7,12 @@ import hmac
 from dataclasses import dataclass
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, HTTPException, Request
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 
 from docent.errors import DocentError
 from docent.schema import Access
+from service.rate_limit import SlidingWindowLimiter, retry_after_header
 from service.runtime import Runtime
 from service.widget_tokens import admit_public
 
@@ -40,18 +41,52 @@ _api_key = APIKeyHeader(name="X-API-Key", auto_error=False, description="Staff A
 _bearer = HTTPBearer(auto_error=False, description="Widget session token from POST /v1/widget/session.")
 
 
+def _staff_limiter(runtime: Runtime) -> SlidingWindowLimiter:
+    limiter = runtime.extras.get("staff_limiter")
+    if limiter is None:
+        limiter = runtime.extras.setdefault(
+            "staff_limiter", SlidingWindowLimiter(runtime.settings.auth.rate_per_minute_key, 60.0))
+    assert isinstance(limiter, SlidingWindowLimiter)
+    return limiter
+
+
 def get_caller(request: Request, runtime: RuntimeDep, key: Annotated[str | None, Depends(_api_key)],
                bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]) -> Caller:
     """Public callers get public docs (after the widget's origin, token and rate checks);
-    a valid staff key adds internal docs for its groups."""
+    a valid staff key adds internal docs for its groups (and has its own rate limit)."""
     if not key:
         return Caller(Access.public(), admit_public(request, runtime, bearer.credentials if bearer else None))
     digest = hashlib.sha256(key.encode()).hexdigest()
     for staff in runtime.settings.auth.staff_keys:
         if hmac.compare_digest(staff.sha256, digest):
+            wait = _staff_limiter(runtime).hit(staff.name)
+            if wait is not None:
+                header = retry_after_header(wait)
+                raise HTTPException(429, f"Too many requests for this API key; retry in {header} s.",
+                                    headers={"Retry-After": header})
             access = Access.staff(frozenset(staff.groups), all_groups=staff.admin)
             return Caller(access, f"staff:{staff.name}", staff=True, admin=staff.admin)
     raise UnauthorizedError("Invalid API key.")
 
 
 CallerDep = Annotated[Caller, Depends(get_caller)]
+
+
+def require_staff(caller: CallerDep) -> Caller:
+    """401 unless the request carries a valid staff key."""
+    if not caller.staff:
+        raise HTTPException(401, "Sign in with a staff API key (X-API-Key).",
+                            headers={"WWW-Authenticate": "X-API-Key"})
+    return caller
+
+
+def require_admin(caller: CallerDep) -> Caller:
+    """401 without a staff key; 403 for a staff key that is not an admin key."""
+    require_staff(caller)
+    if not caller.admin:
+        raise HTTPException(403, "This needs an admin API key.")
+    return caller
+
+
+StaffDep = Annotated[Caller, Depends(require_staff)]
+AdminDep = Annotated[Caller, Depends(require_admin)]

@@ -12,7 +12,7 @@ from eval import api as evals
 from eval.settings import EvalSettings
 from service.app import create_app
 from service.runtime import Runtime
-from tests.service.conftest import STAFF_KEY
+from tests.service.conftest import STAFF_KEY, SUPPORT_KEY
 
 STAFF = {"X-API-Key": STAFF_KEY}
 
@@ -30,10 +30,12 @@ def client(
 
 
 def test_api_evals_routes_reject_non_staff(client: TestClient) -> None:
-    """Anonymous callers get 403 on every eval route; a wrong key gets 401."""
-    assert client.get("/v1/evals").status_code == 403
-    assert client.get("/v1/evals/latest").status_code == 403
-    assert client.post("/v1/evals", json={"subset": "smoke"}).status_code == 403
+    """Anonymous callers get 401 on every eval route, as does a wrong key; starting a run needs admin."""
+    assert client.get("/v1/evals").status_code == 401
+    assert client.get("/v1/evals/latest").status_code == 401
+    assert client.post("/v1/evals", json={"subset": "smoke"}).status_code == 401
+    support = {"X-API-Key": SUPPORT_KEY}
+    assert client.post("/v1/evals", json={"subset": "smoke"}, headers=support).status_code == 403
     assert "staff" in client.get("/v1/evals").json()["detail"]
     assert client.get("/v1/evals", headers={"X-API-Key": "wrong"}).status_code == 401
 

@@ -12,27 +12,18 @@ import re
 from collections import Counter
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, HTTPException, Query
+from fastapi import APIRouter, HTTPException, Query
 from fastapi.responses import HTMLResponse
 from sqlalchemy import func, select
 
-from service.api.deps import Caller, CallerDep, RuntimeDep
+from ingest.injection import read_flags
+from service.api.deps import Caller, RuntimeDep, StaffDep
 from service.api.routes.pages import CSP, fill, page
 from service.conversations import conversations, feedback, messages
 from service.docs_render import find_doc, render_markdown
 
 router = APIRouter(tags=["console"])
 _SCAN = 5000  # how many recent messages the abstention ranking reads
-
-
-def require_staff(caller: CallerDep) -> Caller:
-    """401 unless the request carries a valid staff key."""
-    if not caller.staff:
-        raise HTTPException(401, "Sign in with a staff API key (X-API-Key).", headers={"WWW-Authenticate": "X-API-Key"})
-    return caller
-
-
-StaffDep = Annotated[Caller, Depends(require_staff)]
 
 
 def _visible(caller: Caller, scope: str) -> bool:
@@ -195,6 +186,15 @@ def top_abstentions(caller: StaffDep, runtime: RuntimeDep,
     # Shown in its most common wording; ties go to the wording seen first.
     return {"abstentions": [{"count": counts[k], "question": phrasings[k].most_common(1)[0][0][:300], **example[k]}
                             for k in ranked], "scanned_messages": len(rows)}
+
+
+@router.get("/v1/console/flags")
+def injection_flags(caller: StaffDep, runtime: RuntimeDep) -> dict[str, Any]:
+    """Docs whose text looks like instructions to the model (possible prompt injection),
+    as the last ingest recorded them; only docs this key may read."""
+    flagged = [r for r in read_flags(runtime.settings.data_dir)
+               if caller.access.allows(str(r.get("visibility")), list(r.get("groups") or []))]
+    return {"flagged": flagged}
 
 
 @router.get("/v1/console/docs/{path:path}")
