@@ -62,9 +62,13 @@ class ObservabilityMiddleware:
 
         try:
             await self.app(scope, receive, send_wrapper)
-        finally:
+        except BaseException:
+            # The id stays set: the outer error handler's "unhandled error" line carries it
+            # (each request runs in its own task, so it cannot leak into another request).
             self._finish(scope, status, time.perf_counter() - started, rid)
-            request_id_var.reset(token)
+            raise
+        self._finish(scope, status, time.perf_counter() - started, rid)
+        request_id_var.reset(token)
 
     def _finish(self, scope: Scope, status: int, seconds: float, rid: str) -> None:
         route = route_template(scope)
