@@ -20,7 +20,9 @@ request_id_var: ContextVar[str | None] = ContextVar("docent_request_id", default
 
 _SANE_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
 # Attributes every LogRecord has; anything else on a record came from ``extra=``.
-_STANDARD = frozenset(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {"message", "asctime", "taskName"}
+# uvicorn's color_message is its msg with ANSI colours: noise in a JSON line.
+_STANDARD = frozenset(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {
+    "message", "asctime", "taskName", "color_message"}
 # LiteLLM logs each call (with its prompt: retrieved chunk text) at INFO and DEBUG.
 NOISY = ("LiteLLM", "LiteLLM Router", "LiteLLM Proxy", "httpx", "httpcore", "sentence_transformers")
 

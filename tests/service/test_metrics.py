@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
@@ -12,6 +16,7 @@ from docent.settings import MetricsSettings
 from service.app import create_app
 from service.observability.metrics import Metrics, closed, model_label
 from service.runtime import Runtime
+from tests.conftest import REPO
 from tests.service.conftest import STAFF_KEY, scripted_reply
 
 ANSWERABLE = "How do I store the SOCKS5 proxy password in a file?"
@@ -166,3 +171,26 @@ def test_cost_uses_litellm_price_map_and_free_local_models() -> None:
     assert metrics.cost_usd("openai/gpt-4o-mini", 1000, 100) > 0
     assert metrics.cost_usd("docent-local/qwen2.5-coder-1.5b", 1000, 100) == 0
     assert metrics.cost_usd("docent-fake/echo-cite", 1000, 100) == 0
+
+
+WORKER = """
+import sys
+from service.observability.metrics import Metrics
+m = Metrics(["docent-fake/echo-cite"])
+if sys.argv[1] == "count":
+    m.observe_request("/v1/chat", "POST", 200, 0.2)
+    m.observe_feedback(1)
+else:
+    sys.stdout.write(m.render()[0].decode())
+"""
+
+
+def test_metrics_multiprocess_dir_aggregates_workers(tmp_path: Path) -> None:
+    """With PROMETHEUS_MULTIPROC_DIR, /metrics in any worker shows every worker's counts."""
+    env = {**os.environ, "PROMETHEUS_MULTIPROC_DIR": str(tmp_path)}
+    for _ in range(2):  # two worker processes
+        subprocess.run([sys.executable, "-c", WORKER, "count"], env=env, cwd=REPO, check=True, timeout=120)
+    text = subprocess.run([sys.executable, "-c", WORKER, "render"], env=env, cwd=REPO, check=True, timeout=120,
+                          capture_output=True, text=True).stdout
+    assert sample(text, "docent_http_requests_total", route="/v1/chat", method="POST", status="200") == 2
+    assert sample(text, "docent_feedback_total", rating="up") == 2
