@@ -51,6 +51,12 @@ class Retriever:
         index = self.store.open_active()
         if index is None:
             raise StoreUnavailableError("The documentation index is empty. Run `docent ingest` first.")
+        if (index.meta.embed_model, index.meta.dim) != (self.embedder.name, self.embedder.dim):
+            # Same-size vectors from another model would search without error and return nonsense.
+            raise StoreUnavailableError(
+                f"The index was built with {index.meta.embed_model} ({index.meta.dim} dims) but queries are "
+                f"embedded with {self.embedder.name} ({self.embedder.dim} dims). Rebuild it with "
+                "`docent ingest --rebuild` (or POST /v1/admin/ingest with rebuild=true).")
         t0 = time.perf_counter()
         dense = self.embedder.embed_query(query)
         indices, values = self.sparse.query(query)

@@ -119,3 +119,29 @@ def test_unreachable_qdrant_server_is_not_ready_with_a_clear_503(settings: Setti
     started = time.monotonic()
     _assert_unavailable(client, "unreachable")
     assert time.monotonic() - started < 20, "each refusal is quick, not a hang"
+
+
+class RenamedEmbedder:
+    """The real embedder under another model's name: same dimension, different vectors."""
+
+    def __init__(self, inner: Embedder) -> None:
+        self.inner, self.name, self.dim = inner, "another-384-dim-model", inner.dim
+
+    def embed_documents(self, texts: list[str]) -> object:
+        return self.inner.embed_documents(texts)
+
+    def embed_query(self, text: str) -> list[float]:
+        return self.inner.embed_query(text)
+
+
+def test_index_from_another_embedding_model_is_refused_not_searched(settings: Settings, mini_corpus: Path,
+                                                                    embedder: Embedder) -> None:
+    """Same-size vectors from another model would return nonsense without any error."""
+    _ingest(settings, embedder)
+    settings.llm = settings.llm.model_copy(update={"model": "docent-fake/echo-cite"})
+    runtime = Runtime.build(settings, embedder=RenamedEmbedder(embedder), start_watcher=False)  # type: ignore[arg-type]
+    try:
+        with TestClient(create_app(settings, runtime=runtime)) as client:
+            _assert_unavailable(client, "rebuild")
+    finally:
+        runtime.close()
