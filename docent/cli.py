@@ -263,6 +263,26 @@ def keys_hash(
     typer.echo(hashlib.sha256(key.encode()).hexdigest())
 
 
+@keys_app.command("create")
+def keys_create(
+    name: Annotated[str, typer.Option(help="Who holds the key (shown in the console and logs).")],
+    group: Annotated[list[str] | None, typer.Option("--group", help="Internal-doc group it may read; repeatable.")]
+    = None,
+    admin: Annotated[bool, typer.Option(help="May run ingests and evaluations and list keys.")] = False,
+) -> None:
+    """Generate a new staff key: prints the key once, and the settings entry that holds only its hash."""
+    import hashlib
+    import json
+    import secrets
+
+    key = "dk_" + secrets.token_urlsafe(32)
+    entry = {"name": name, "sha256": hashlib.sha256(key.encode()).hexdigest(), "groups": group or [],
+             "admin": admin}
+    typer.echo(f"key (shown once; give it to {name}): {key}")
+    typer.echo("add this entry to the DOCENT_AUTH__STAFF_KEYS JSON list:")
+    typer.echo(json.dumps(entry))
+
+
 index_app = typer.Typer(help="Move the index between backends.", no_args_is_help=True)
 app.add_typer(index_app, name="index")
 
