@@ -87,7 +87,7 @@
         return h("li", {}, [h("button", { type: "button", "class": "link", onclick: function () { openDoc(d.path, ""); } },
           [h("span", { "class": "t", text: d.title + " · " + d.path }), h("span", { "class": "m", text: d.visibility + " · " + found })])]);
       }), "No flagged docs.");
-    });
+    }).catch(function () { fill($("flags"), [], "Flags unavailable."); });
     loadEvals();
   }
   function loadEvals() {

@@ -105,8 +105,9 @@ def test_leak_suite_positive_control_staff_sees_internal_text(app: App, secrets:
     leaking = [c["id"] for c in CASES
                if leaked(secrets, body_texts(app.client.post("/v1/chat", json={"message": c["prompt"]},
                                                              headers=staff)), c["prompt"])]
-    # Most prompts aim straight at an internal page; with the filter open, they hit it.
-    assert len(leaking) >= len(CASES) // 2, f"only {len(leaking)} of {len(CASES)} prompts reach internal text"
+    # Most prompts aim straight at an internal page; with the filter open, they hit it
+    # (68 of 74 when written; the margin absorbs retrieval changes, not a broken suite).
+    assert len(leaking) >= len(CASES) * 3 // 4, f"only {len(leaking)} of {len(CASES)} prompts reach internal text"
     body = app.client.post("/v1/chat", json={"message": BRIDGE_Q}, headers=staff)
     assert BRIDGE_CANARY in body.json()["answer"]
     streamed = app.client.post("/v1/chat", json={"message": BRIDGE_Q, "stream": True}, headers=staff)
