@@ -45,9 +45,13 @@ lint:  ## ruff + mypy --strict
 	$(BIN)/ruff check docent service ingest eval tests bench
 	$(BIN)/mypy docent service ingest eval
 
-bench:  ## run every benchmark
-	$(BIN)/python bench/ingest.py
-	$(BIN)/python bench/chat.py
+bench:  ## run the fast benchmarks (minutes); the slow ones and every figure: BENCHMARKS.md
+	$(BIN)/python bench/load.py
+	$(BIN)/python bench/fuzz.py
+	$(BIN)/python bench/peers.py
+	$(BIN)/python bench/chat.py --skip-local
+	$(BIN)/python bench/retrieval.py --chunk-sizes 180
+	$(BIN)/python bench/ingest.py --backends onnx --naive-chunk-tokens 1024 --synthetic 10000 --queries 100 --skip-local --agreement-queries 10 --edits 2
 
 clean:  ## remove the data dir (index, conversations, evals)
 	rm -rf data
