@@ -46,9 +46,9 @@ def _chunk(model: str, delta: dict[str, Any], finish: str | None = None) -> str:
 async def _stream(model: str, text: str, stall: bool) -> AsyncIterator[str]:
     words = text.split(" ")
     yield _chunk(model, {"role": "assistant", "content": words[0]})
-    if stall:
-        await asyncio.sleep(3600)
-    for word in words[1:]:
+    for i, word in enumerate(words[1:], start=1):
+        if stall and i == max(len(words) // 2, 5):  # part of the answer is out, then silence
+            await asyncio.sleep(3600)
         yield _chunk(model, {"content": " " + word})
     yield _chunk(model, {}, "stop")
     yield "data: [DONE]\n\n"
