@@ -4,7 +4,8 @@ The server runs in its own process, so the load generator's CPU is not counted i
 it, over a private data dir that is ingested beforehand (the server's start-up ingest
 then finds nothing to do). Benchmarks call it with a staff key (``STAFF_KEY``) and/or as
 public callers; settings they change are passed as ``DOCENT_*`` variables and listed in
-what they print.
+what they print. The rate limits for public callers are raised (``RATE_ENV``), since
+every request comes from one loopback address.
 """
 
 from __future__ import annotations
@@ -27,6 +28,9 @@ import httpx
 
 ROOT = Path(__file__).resolve().parent.parent
 STAFF_KEY = "bench-staff-key"
+# Every benchmark client is 127.0.0.1, and public calls (widget tokens, and anonymous
+# API calls too) share a per-address limit of 60/min by default: raised for the benches.
+RATE_ENV = {"DOCENT_WIDGET__RATE_PER_MINUTE_TOKEN": "1000000", "DOCENT_WIDGET__RATE_PER_MINUTE_IP": "1000000"}
 QUESTIONS = [
     "How do I store the SOCKS5 proxy password in a file?",
     "What port does the agent status server listen on?",
@@ -98,11 +102,14 @@ class Server:
 
 @contextmanager
 def serve(data: Path, model: str, env: Mapping[str, str] | None = None, settle_s: float = 3.0) -> Iterator[Server]:
-    """``docent serve`` on a free loopback port over ``data``, ready; stopped on exit."""
+    """``docent serve`` on a free loopback port over ``data``, ready; stopped on exit.
+
+    The widget rate limits are raised (``RATE_ENV``) unless ``env`` says otherwise.
+    """
     port = free_port()
     full_env = {**os.environ, "DOCENT_DATA_DIR": str(data), "DOCENT_MODEL": model, "DOCENT_LOG_LEVEL": "WARNING",
                 "DOCENT_DOCS_DIR": str(ROOT / "docs-corpus"), "DOCENT_CHAT__REWRITE": "concat",
-                "DOCENT_EVAL_TRIGGER": "off", **(env or {})}
+                "DOCENT_EVAL_TRIGGER": "off", **RATE_ENV, **(env or {})}
     log = data / f"serve-{port}.log"
     with log.open("wb") as sink:
         proc = subprocess.Popen([sys.executable, "-m", "docent.cli", "serve", "--port", str(port)], env=full_env,

@@ -26,7 +26,6 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench._service import STAFF_KEY, data_dir, machine, serve, staff_env  # noqa: E402
-from bench.load import RATE_ENV  # noqa: E402
 
 CHECKS = "not_a_server_error,response_schema_conformance,content_type_conformance"
 EXCLUDED = "start_v1_evals_post"
@@ -87,7 +86,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"machine {json.dumps(machine())}; checks {CHECKS}; excluded {EXCLUDED}", flush=True)
     passes = {"staff": [f"X-API-Key: {STAFF_KEY}"], "public": []}
     report: dict[str, object] = {"machine_start": machine()}
-    with data_dir() as data, serve(data, "docent-fake/echo-cite", {**staff_env(), **RATE_ENV}) as server, \
+    with data_dir() as data, serve(data, "docent-fake/echo-cite", staff_env()) as server, \
             tempfile.TemporaryDirectory() as tmp:
         for name in args.passes.split(","):
             result = run_pass(server.base, name, passes[name], args, Path(tmp))
