@@ -51,7 +51,7 @@ bench:  ## run the fast benchmarks (minutes); the slow ones and every figure: BE
 	$(BIN)/python bench/peers.py
 	$(BIN)/python bench/chat.py --skip-local
 	$(BIN)/python bench/retrieval.py --chunk-sizes 180
-	$(BIN)/python bench/ingest.py --backends onnx --naive-chunk-tokens 1024 --synthetic 10000 --queries 100 --skip-local --agreement-queries 10 --edits 2
+	$(BIN)/python bench/ingest.py --backends onnx --synthetic 10000 --queries 100 --skip-local --agreement-queries 10 --edits 2
 
 clean:  ## remove the data dir (index, conversations, evals)
 	rm -rf data
