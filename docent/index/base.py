@@ -5,9 +5,17 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
-from docent.schema import Access, Hit, IndexedPoint, IndexMeta
+from docent.schema import DENSE_VECTOR, SPARSE_VECTOR, Access, Hit, IndexedPoint, IndexMeta
 
 SearchMode = Literal["hybrid", "dense", "sparse"]
+
+
+def scanned_point(point_id: object, vectors: Any, payload: Any) -> IndexedPoint:
+    """A point read back with its vectors (either backend's record) as an ``IndexedPoint``."""
+    vectors = vectors or {}
+    sparse = vectors.get(SPARSE_VECTOR)
+    return IndexedPoint(str(point_id), list(vectors[DENSE_VECTOR]), list(sparse.indices) if sparse else [],
+                        list(sparse.values) if sparse else [], dict(payload or {}))
 
 
 @dataclass(frozen=True, slots=True)

@@ -26,7 +26,7 @@ from typing import Any
 import qdrant_edge as qe
 
 from docent.errors import IndexMismatchError, StoreUnavailableError
-from docent.index.base import DocEntry, SearchQuery
+from docent.index.base import DocEntry, SearchQuery, scanned_point
 from docent.index.lock import StoreLock
 from docent.schema import (
     BOOKKEEPING_FIELDS,
@@ -179,11 +179,7 @@ class EdgeIndex:
             )
             page = []
             for r in records:
-                vectors = r.vector or {}
-                sparse = vectors.get(SPARSE_VECTOR)
-                page.append(IndexedPoint(str(r.id), list(vectors[DENSE_VECTOR]),
-                                         list(sparse.indices) if sparse else [], list(sparse.values) if sparse else [],
-                                         dict(r.payload or {})))
+                page.append(scanned_point(r.id, r.vector, r.payload))
             if page:
                 yield page
             if offset is None or not records:

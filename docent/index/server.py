@@ -15,7 +15,7 @@ from typing import Any
 from qdrant_client import QdrantClient, models
 
 from docent.errors import IndexMismatchError, StoreUnavailableError
-from docent.index.base import DocEntry, SearchQuery
+from docent.index.base import DocEntry, SearchQuery, scanned_point
 from docent.schema import (
     BOOKKEEPING_FIELDS,
     DENSE_VECTOR,
@@ -140,11 +140,7 @@ class ServerIndex:
             )
             page = []
             for r in records:
-                vectors: Any = r.vector or {}
-                sparse = vectors.get(SPARSE_VECTOR)
-                page.append(IndexedPoint(str(r.id), list(vectors[DENSE_VECTOR]),
-                                         list(sparse.indices) if sparse else [], list(sparse.values) if sparse else [],
-                                         dict(r.payload or {})))
+                page.append(scanned_point(r.id, r.vector, r.payload))
             if page:
                 yield page
             if offset is None or not records:
