@@ -11,17 +11,26 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import re
 import threading
 import time
 from collections.abc import Callable
 from typing import TypeVar
 
-from docent.errors import DocentError, IndexMismatchError, StoreUnavailableError
+from docent.errors import DocentError, StoreUnavailableError
 from docent.index.base import Index, IndexStore
 from docent.schema import IndexMeta
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
+
+
+_PATH = re.compile(r"(?<![\w.:/])/(?:[\w.@+-]+/)*[\w.@+-]+")
+
+
+def _without_paths(message: str) -> str:
+    """The message minus filesystem paths: it reaches public callers in 503s and /readyz."""
+    return _PATH.sub("(path in the server log)", message)
 
 
 class ResilientStore:
@@ -59,7 +68,8 @@ class ResilientStore:
                     log.info("index store opened")
                     return self._backend
                 except DocentError as exc:
-                    self._problem = str(exc)
+                    log.warning("index store not available: %s", exc)  # the full message, paths included
+                    self._problem = _without_paths(str(exc))
                 except Exception as exc:  # a corrupt store raises whatever its engine raises
                     log.warning("opening the index store failed: %s: %s", type(exc).__name__, exc)
                     self._problem = "The documentation index cannot be opened (it may be damaged); retry shortly."
@@ -84,8 +94,9 @@ class ResilientStore:
         backend = self._ensure()
         try:
             return op(backend)
-        except (StoreUnavailableError, IndexMismatchError):
-            raise
+        except StoreUnavailableError as exc:
+            log.warning("index store not available: %s", exc)
+            raise StoreUnavailableError(_without_paths(str(exc))) from exc
         except DocentError:
             raise
         except Exception as exc:

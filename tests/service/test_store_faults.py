@@ -62,15 +62,16 @@ def _wait_ready(client: TestClient, within_s: float = 15) -> float:
     raise AssertionError(f"not ready after {within_s} s: {client.get('/readyz').json()}")
 
 
-def _assert_unavailable(client: TestClient, says: str) -> None:
+def _assert_unavailable(client: TestClient, says: str, private: str = "/nonexistent-path") -> None:
+    """503 + Retry-After saying ``says``; ``private`` (the data dir) never reaches the caller."""
     ready = client.get("/readyz")
     assert ready.status_code == 503 and ready.headers["retry-after"]
-    assert says in ready.json()["checks"]["index"]
+    assert says in ready.json()["checks"]["index"] and private not in ready.text
     for path, body in (("/v1/chat", QUESTION), ("/v1/search", {"query": "SOCKS5 proxy port"})):
         response = client.post(path, json=body)
         assert response.status_code == 503, response.text
         assert response.headers["retry-after"] and says in response.json()["detail"]
-        assert "Traceback" not in response.text
+        assert "Traceback" not in response.text and private not in response.text
 
 
 def test_locked_store_is_not_ready_then_recovers_when_released(settings: Settings, mini_corpus: Path,
@@ -85,7 +86,7 @@ def test_locked_store_is_not_ready_then_recovers_when_released(settings: Setting
     try:
         assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
         client = serve(settings)  # starts anyway: the store is opened when it becomes free
-        _assert_unavailable(client, f"in use by ingest (pid {holder.pid})")
+        _assert_unavailable(client, f"in use by ingest (pid {holder.pid})", str(settings.data_dir))
     finally:
         holder.kill()
         holder.wait(timeout=10)
@@ -103,7 +104,7 @@ def test_damaged_collection_is_not_ready_then_recovers_when_restored(
     good = meta.read_bytes()
     meta.write_bytes(b"\x00garbage{")
     client = serve(settings)
-    _assert_unavailable(client, "cannot be opened")
+    _assert_unavailable(client, "cannot be opened", str(settings.data_dir))
     meta.write_bytes(good)
     _wait_ready(client)
     assert client.post("/v1/chat", json=QUESTION).json()["answerable"] is True
