@@ -16,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import secrets
 import shutil
 import threading
 import time
@@ -269,7 +270,9 @@ class EdgeStore:
         return index
 
     def new_build(self, meta: IndexMeta) -> EdgeIndex:
-        name = f"c{time.strftime('%Y%m%d%H%M%S')}-{os.getpid()}-{len(self._open)}"
+        # Random suffix: a store reopened in the same second and process (an ingest, then a
+        # server's rebuild) must never name the new build after the active collection.
+        name = f"c{time.strftime('%Y%m%d%H%M%S')}-{os.getpid()}-{secrets.token_hex(4)}"
         index = EdgeIndex.create(name, self.root / "collections" / name, meta)
         self._open[name] = index
         return index
