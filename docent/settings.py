@@ -70,6 +70,9 @@ class ChatSettings(BaseModel):
     min_similarity: float = Field(0.40, ge=0, le=1)
     # An answer with no valid citation is not shown as fact: it becomes an abstention.
     require_citation: bool = True
+    # Give an unmarked sentence the marker of the one source that supports nearly all its
+    # words (small local models often forget markers); unsupported sentences stay uncited.
+    attribute_citations: bool = True
     rewrite: Literal["llm", "concat", "off"] = "llm"
     rerank: Literal["off", "llm"] = "off"
     history_turns: int = Field(6, ge=0, le=50)

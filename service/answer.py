@@ -17,7 +17,7 @@ from typing import Any, Literal
 from docent.schema import Access, Hit
 from docent.settings import ChatSettings
 from service import guard, prompts
-from service.citations import check
+from service.citations import attribute, check
 from service.llm.chat_types import ChatMessage, ChatModel, StreamEnd, TextDelta
 from service.llm.errors import ModelUnavailableError
 from service.prompts import NOT_IN_DOCS
@@ -178,6 +178,8 @@ def finish(prep: Prepared, raw: str, *, chat: ChatSettings, model: str, prompt_t
         return abstention(prep, "prompt_leak", **usage)
     if NOT_IN_DOCS in raw:
         return abstention(prep, "model_declined", **usage)
+    if chat.attribute_citations:  # markers for unmarked sentences one source clearly supports
+        raw = attribute(raw, [h.text for h in prep.retrieval.hits])
     checked = check(raw, len(prep.retrieval.hits))
     # A reply that is only markers ("[1]") says nothing: it is not an answer.
     bare = re.sub(r"\[\d+\]", "", checked.text).strip(" .,;:-\n")

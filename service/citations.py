@@ -4,6 +4,12 @@ The model writes ``[n]`` after the sentences it takes from source ``n``. Markers
 point at no source are removed, the rest are renumbered in order of first use so the
 answer's ``[1]`` is the first entry of ``citations``, and sentences without a marker
 are reported so the UI and the evaluation can flag them.
+
+Small local models often answer correctly from the sources yet forget the markers.
+:func:`attribute` gives such a sentence a marker only when one source supports it
+lexically: nearly all its content words, and every specific token (numbers, names
+with dots or underscores, code) appear in that source. A sentence no source supports
+that way stays uncited, and an answer with no cited sentence is still an abstention.
 """
 
 from __future__ import annotations
@@ -73,3 +79,56 @@ def check(text: str, n_sources: int) -> CheckedAnswer:
     uncited = [s for s in split_sentences(cleaned)
                if not s.startswith("```") and not _MARKER.search(s) and _needs_citation(s)]
     return CheckedAnswer(cleaned, list(order), removed, uncited)
+
+
+_TOKEN = re.compile(r"[a-z0-9][a-z0-9_./-]*[a-z0-9]|[a-z0-9]")
+_STOP_WORDS = (
+    "the a an and or but if then than that this these those is are was were be been being to of in on at by for "
+    "with from as it its it's into can you your we our they their there here which who what when where how why "
+    "should must may might will would could do does did not no yes also any all each only so such use using "
+    "set sets see via per"
+)
+_STOP = frozenset(_STOP_WORDS.split())
+SUPPORT_SHARE = 0.75  # of a sentence's content words that its source must contain
+MIN_CONTENT_WORDS = 4
+
+
+def _content(text: str) -> list[str]:
+    return [t for t in _TOKEN.findall(text.lower()) if t not in _STOP and (len(t) > 2 or t.isdigit())]
+
+
+def _specific(token: str) -> bool:
+    return any(c.isdigit() for c in token) or any(c in token for c in "._/-")
+
+
+def _best_source(sentence: str, sources: list[set[str]]) -> int | None:
+    words = _content(sentence)
+    if len(words) < MIN_CONTENT_WORDS:
+        return None
+    best, best_share = None, 0.0
+    for n, vocab in enumerate(sources, start=1):
+        if not all(w in vocab for w in words if _specific(w)):
+            continue
+        share = sum(w in vocab for w in words) / len(words)
+        if share >= SUPPORT_SHARE and share > best_share:
+            best, best_share = n, share
+    return best
+
+
+def attribute(text: str, sources: list[str]) -> str:
+    """Add ``[n]`` to unmarked sentences that source ``n`` clearly supports (see module doc)."""
+    vocab = [set(_content(source)) for source in sources]
+    out, pos = [], 0
+    for sentence in split_sentences(text):
+        at = text.find(sentence, pos)
+        if at < 0 or sentence.startswith("```") or _MARKER.search(sentence) or not _needs_citation(sentence):
+            continue
+        n = _best_source(sentence, vocab)
+        if n is None:
+            continue
+        end = at + len(sentence)
+        stop = end - 1 if sentence[-1] in ".!?" else end
+        out.append(text[pos:stop] + f" [{n}]")
+        pos = stop
+    out.append(text[pos:])
+    return "".join(out)

@@ -179,3 +179,17 @@ def test_chat_marker_only_reply_is_abstention(client_for: Callable[..., TestClie
     with scripted_reply("[1]"):
         body = client.post("/v1/chat", json={"message": ANSWERABLE}).json()
     assert body["answerable"] is False and body["abstain_reason"] == "empty"
+
+
+def test_chat_unmarked_but_supported_sentence_gets_its_citation(client_for: Callable[..., TestClient]) -> None:
+    """A correct answer whose model forgot the markers is cited from the source that supports it;
+    an unsupported sentence next to it stays flagged as uncited."""
+    client = client_for(model="docent-fake/reply")
+    reply = ("On Linux the password file must be owned by root:pylon with mode 0640 or stricter, otherwise the "
+             "agent refuses to read it. It is also synced to the cloud vault every night.")
+    with scripted_reply(reply):
+        body = client.post("/v1/chat", json={"message": ANSWERABLE}).json()
+    assert body["answerable"] is True and body["answer"].count("[1]") == 1
+    assert body["citations"][0]["doc_path"] == "configuration/proxies.md"
+    assert "0640" in body["citations"][0]["snippet"]
+    assert body["uncited_sentences"] == ["It is also synced to the cloud vault every night."]

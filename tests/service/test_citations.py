@@ -42,3 +42,29 @@ def test_split_sentences_keeps_code_blocks_whole() -> None:
     """Code fences are one unit, not split at periods."""
     parts = split_sentences("Run this [1].\n```bash\npylon start. --now\n```\nThen check it [2].")
     assert "```bash\npylon start. --now\n```" in parts
+
+
+SOURCES = ["To keep the password out of pylon.yaml, put it in a file and set proxy.password_file to its path. "
+           "The file must be owned by root:pylon with mode 0640 or stricter; otherwise the agent refuses to read it.",
+           "Free plan retention is 14 days from version 3.1."]
+
+
+def test_attribute_marks_a_sentence_its_source_supports() -> None:
+    from service.citations import attribute
+
+    text = ("The file must be owned by root:pylon with mode 0640 or stricter, otherwise the agent refuses to read it. "
+            "Retention on the Free plan is 14 days since 3.1.")
+    assert attribute(text, SOURCES) == (
+        "The file must be owned by root:pylon with mode 0640 or stricter, otherwise the agent refuses to read it [1]. "
+        "Retention on the Free plan is 14 days since 3.1 [2].")
+
+
+def test_attribute_leaves_unsupported_and_already_marked_sentences_alone() -> None:
+    from service.citations import attribute
+
+    # A specific token the source lacks (0600, SOCKS5) blocks attribution even when most words match.
+    wrong_value = "The file must be owned by root:pylon with mode 0600 or stricter."
+    invented = "You can also set PYLON_PROXY_PASSWORD in the environment instead of a file."
+    marked = "Put the password in a file [2]."
+    for text in (wrong_value, invented, marked, "Yes."):
+        assert attribute(text, SOURCES) == text
