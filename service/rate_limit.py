@@ -13,6 +13,8 @@ import time
 from collections import deque
 from collections.abc import Callable
 
+from fastapi import HTTPException
+
 
 class SlidingWindowLimiter:
     """At most ``limit`` hits per ``window_s`` seconds for each key."""
@@ -57,3 +59,12 @@ class SlidingWindowLimiter:
 def retry_after_header(seconds: float) -> str:
     """Retry-After wants whole seconds; round up so the retry is not refused again."""
     return str(max(1, math.ceil(seconds)))
+
+
+def enforce(limiter: SlidingWindowLimiter, key: str, what: str) -> None:
+    """Count a hit for ``key``; over the limit, 429 with Retry-After ("from this <what>")."""
+    wait = limiter.hit(key)
+    if wait is not None:
+        header = retry_after_header(wait)
+        raise HTTPException(429, f"Too many requests from this {what}; retry in {header} s.",
+                            headers={"Retry-After": header})

@@ -8,7 +8,7 @@ from typing import Protocol
 
 from docent.embedder import Embedder
 from docent.errors import DocentError, StoreUnavailableError
-from docent.index.base import IndexStore, SearchMode, SearchQuery
+from docent.index.base import Index, IndexStore, SearchMode, SearchQuery
 from docent.schema import Access, Hit
 from docent.sparse import Bm25Encoder
 
@@ -46,8 +46,11 @@ class Retriever:
         self.mode = mode
         self.weights = weights
 
-    def search(self, query: str, access: Access, top_k: int) -> Retrieval:
-        """Blocking: call from a worker thread in async code."""
+    def searchable_index(self) -> Index:
+        """The active collection, if queries can search it; else StoreUnavailableError saying why.
+
+        /readyz asks the same question, so readiness and search never disagree.
+        """
         index = self.store.open_active()
         if index is None:
             raise StoreUnavailableError("The documentation index is empty. Run `docent ingest` first.")
@@ -57,6 +60,11 @@ class Retriever:
                 f"The index was built with {index.meta.embed_model} ({index.meta.dim} dims) but queries are "
                 f"embedded with {self.embedder.name} ({self.embedder.dim} dims). Rebuild it with "
                 "`docent ingest --rebuild` (or POST /v1/admin/ingest with rebuild=true).")
+        return index
+
+    def search(self, query: str, access: Access, top_k: int) -> Retrieval:
+        """Blocking: call from a worker thread in async code."""
+        index = self.searchable_index()
         t0 = time.perf_counter()
         dense = self.embedder.embed_query(query)
         indices, values = self.sparse.query(query)

@@ -6,7 +6,7 @@ import logging
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from docent.embedder import Embedder
 from docent.index import IndexStore, open_store
@@ -18,6 +18,9 @@ from service.llm.chat_model import RouterChatModel
 from service.llm.chat_types import ChatModel
 from service.rerank import LLMReranker
 from service.retrieval import Reranker, Retriever
+
+if TYPE_CHECKING:
+    from ingest.pipeline import IngestSummary
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +41,7 @@ class Runtime:
     on_ingest_change: Callable[[dict[str, Any], Runtime], object] | None = None
     extras: dict[str, Any] = field(default_factory=dict)
     _threads: list[threading.Thread] = field(default_factory=list)
+    _ingest_lock: threading.Lock = field(default_factory=threading.Lock)
 
     @classmethod
     def build(cls, settings: Settings, *, embedder: Embedder | None = None, lock_info: dict[str, Any] | None = None,
@@ -68,18 +72,32 @@ class Runtime:
             runtime.start_watcher()
         return runtime
 
+    def _changed(self, entry: dict[str, Any]) -> None:
+        """A hosted ingest changed docs: run the hook (the eval trigger) with the change-log entry."""
+        if self.on_ingest_change is not None:
+            self.on_ingest_change(entry, self)
+
+    def ingest(self, *, rebuild: bool = False) -> IngestSummary:
+        """Ingest the docs folder in this process (the admin API); one ingest at a time.
+
+        The hosted watcher, when there is one, runs it (its lock also covers its own
+        runs); otherwise an ingestor over the same store, with the same change hook.
+        """
+        if self.watcher is not None:
+            summary: IngestSummary = self.watcher.ingest_now(rebuild=rebuild)
+            return summary
+        from ingest.worker import build_ingestor
+
+        with self._ingest_lock:
+            ingestor = build_ingestor(self.settings, self.store, self.embedder)
+            return ingestor.run(self.settings.docs_dir, rebuild=rebuild, progress=False, on_change=self._changed)
+
     def start_watcher(self) -> None:
         """Host the ingestion worker in-process (the embedded store allows one process)."""
         from ingest.worker import Watcher, build_ingestor
 
-        hook = self.on_ingest_change
-
-        def changed(entry: dict[str, Any]) -> None:
-            if hook is not None:
-                hook(entry, self)
-
         self.watcher = Watcher(build_ingestor(self.settings, self.store, self.embedder), self.settings.docs_dir,
-                               on_change=changed)
+                               on_change=self._changed)
 
         def first_then_watch() -> None:
             try:

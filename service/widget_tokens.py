@@ -22,7 +22,7 @@ from urllib.parse import urlsplit
 from fastapi import HTTPException, Request
 
 from docent.settings import Site, WidgetSettings
-from service.rate_limit import SlidingWindowLimiter, retry_after_header
+from service.rate_limit import SlidingWindowLimiter, enforce
 
 if TYPE_CHECKING:
     from service.runtime import Runtime
@@ -142,13 +142,7 @@ class WidgetGuard:
                              int(now) + self.ttl_s)
         return mint_token(self.secret, claims), claims
 
-    def limit(self, limiter: SlidingWindowLimiter, key: str, what: str) -> None:
-        """429 with Retry-After when ``key`` is over its limit."""
-        wait = limiter.hit(key)
-        if wait is not None:
-            header = retry_after_header(wait)
-            raise HTTPException(429, f"Too many requests from this {what}; retry in {header} s.",
-                                headers={"Retry-After": header})
+    limit = staticmethod(enforce)
 
     def admit(self, request: Request, token: str | None) -> str:
         """Check a public (non-staff) request; return the scope its conversations live in.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
@@ -10,8 +11,18 @@ from docent.schema import DENSE_VECTOR, SPARSE_VECTOR, Access, Hit, IndexedPoint
 SearchMode = Literal["hybrid", "dense", "sparse"]
 
 
-def scanned_point(point_id: object, vectors: Any, payload: Any) -> IndexedPoint:
-    """A point read back with its vectors (either backend's record) as an ``IndexedPoint``."""
+def scan_pages(scroll: Callable[[Any], tuple[list[Any], Any]]) -> Iterator[list[IndexedPoint]]:
+    """Every point, a page at a time, from either backend's ``scroll(offset) -> (records, next)``."""
+    offset: Any = None
+    while True:
+        records, offset = scroll(offset)
+        if records:
+            yield [_point(r.id, r.vector, r.payload) for r in records]
+        if offset is None or not records:
+            return
+
+
+def _point(point_id: object, vectors: Any, payload: Any) -> IndexedPoint:
     vectors = vectors or {}
     sparse = vectors.get(SPARSE_VECTOR)
     return IndexedPoint(str(point_id), list(vectors[DENSE_VECTOR]), list(sparse.indices) if sparse else [],

@@ -27,7 +27,7 @@ from typing import Any
 import qdrant_edge as qe
 
 from docent.errors import IndexMismatchError, StoreUnavailableError
-from docent.index.base import DocEntry, SearchQuery, scanned_point
+from docent.index.base import DocEntry, SearchQuery, scan_pages
 from docent.index.lock import StoreLock
 from docent.schema import (
     BOOKKEEPING_FIELDS,
@@ -173,18 +173,8 @@ class EdgeIndex:
 
     def scan(self, page_size: int = 256) -> Iterator[list[IndexedPoint]]:
         """Every point with its vectors and payload, a page at a time (``docent index migrate``)."""
-        offset: Any = None
-        while True:
-            records, offset = self._shard.scroll(
-                qe.ScrollRequest(offset=offset, limit=page_size, with_payload=True, with_vector=True)
-            )
-            page = []
-            for r in records:
-                page.append(scanned_point(r.id, r.vector, r.payload))
-            if page:
-                yield page
-            if offset is None or not records:
-                return
+        return scan_pages(lambda offset: self._shard.scroll(
+            qe.ScrollRequest(offset=offset, limit=page_size, with_payload=True, with_vector=True)))
 
     def count(self) -> int:
         return int(self._shard.count(qe.CountRequest(exact=True)))

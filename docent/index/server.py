@@ -15,7 +15,7 @@ from typing import Any
 from qdrant_client import QdrantClient, models
 
 from docent.errors import IndexMismatchError, StoreUnavailableError
-from docent.index.base import DocEntry, SearchQuery, scanned_point
+from docent.index.base import DocEntry, SearchQuery, scan_pages
 from docent.schema import (
     BOOKKEEPING_FIELDS,
     DENSE_VECTOR,
@@ -133,18 +133,8 @@ class ServerIndex:
 
     def scan(self, page_size: int = 256) -> Iterator[list[IndexedPoint]]:
         """Every point with its vectors and payload, a page at a time (``docent index migrate``)."""
-        offset: Any = None
-        while True:
-            records, offset = self._client.scroll(
-                self.name, limit=page_size, offset=offset, with_payload=True, with_vectors=True
-            )
-            page = []
-            for r in records:
-                page.append(scanned_point(r.id, r.vector, r.payload))
-            if page:
-                yield page
-            if offset is None or not records:
-                return
+        return scan_pages(lambda offset: self._client.scroll(
+            self.name, limit=page_size, offset=offset, with_payload=True, with_vectors=True))
 
     def count(self) -> int:
         return int(self._client.count(self.name, exact=True).count)

@@ -12,7 +12,7 @@ from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBea
 
 from docent.errors import DocentError
 from docent.schema import Access
-from service.rate_limit import SlidingWindowLimiter, retry_after_header
+from service.rate_limit import SlidingWindowLimiter, enforce
 from service.runtime import Runtime
 from service.widget_tokens import admit_public
 
@@ -59,11 +59,7 @@ def get_caller(request: Request, runtime: RuntimeDep, key: Annotated[str | None,
     digest = hashlib.sha256(key.encode()).hexdigest()
     for staff in runtime.settings.auth.staff_keys:
         if hmac.compare_digest(staff.sha256, digest):
-            wait = _staff_limiter(runtime).hit(staff.name)
-            if wait is not None:
-                header = retry_after_header(wait)
-                raise HTTPException(429, f"Too many requests for this API key; retry in {header} s.",
-                                    headers={"Retry-After": header})
+            enforce(_staff_limiter(runtime), staff.name, "API key")
             access = Access.staff(frozenset(staff.groups), all_groups=staff.admin)
             return Caller(access, f"staff:{staff.name}", staff=True, admin=staff.admin)
     raise UnauthorizedError("Invalid API key.")

@@ -47,19 +47,8 @@ _jobs_lock = threading.Lock()
 
 
 def _run(runtime: Runtime, job: IngestJob) -> None:
-    from ingest.worker import build_ingestor
-
     try:
-        if runtime.watcher is not None:  # embedded mode: the hosted watcher owns ingests
-            summary = runtime.watcher.ingest_now(rebuild=job.rebuild)
-        else:
-            lock = runtime.extras.setdefault("ingest_run_lock", threading.Lock())
-            with lock:
-                ingestor = build_ingestor(runtime.settings, runtime.store, runtime.embedder)
-                summary = ingestor.run(runtime.settings.docs_dir, rebuild=job.rebuild, progress=False)
-                if runtime.on_ingest_change is not None and summary.changes:
-                    runtime.on_ingest_change(summary.to_json(), runtime)
-        job.summary, job.status = summary.to_json(), "done"
+        job.summary, job.status = runtime.ingest(rebuild=job.rebuild).to_json(), "done"
     except Exception as exc:  # reported on the job; the previous index keeps serving
         job.error, job.status = f"{type(exc).__name__}: {exc}"[:500], "failed"
     job.finished_at = time.time()

@@ -7,10 +7,9 @@ import asyncio
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
-from docent.embedder import Embedder
 from docent.errors import DocentError
-from docent.index.base import IndexStore
 from service.api.deps import RuntimeDep
+from service.retrieval import Retriever
 
 router = APIRouter(tags=["health"])
 
@@ -20,24 +19,19 @@ async def healthz() -> dict[str, str]:
     return {"status": "ok"}
 
 
-def index_problem(store: IndexStore, embedder: Embedder) -> str | None:
+def index_problem(retriever: Retriever) -> str | None:
     """Why the index cannot serve answers (a safe message), or None when it can."""
     try:
-        index = store.open_active()
+        retriever.searchable_index()
     except DocentError as exc:
         return str(exc)
-    if index is None:
-        return "The documentation index is empty; run `docent ingest`."
-    if (index.meta.embed_model, index.meta.dim) != (embedder.name, embedder.dim):
-        return (f"The index was built with {index.meta.embed_model} but queries use {embedder.name}; "
-                "rebuild it (`docent ingest --rebuild`).")
     return None
 
 
 @router.get("/readyz", summary="Readiness: the index is reachable and a model is configured.",
             responses={503: {"description": "Not ready; `checks` says why. Retry-After is set."}})
 async def readyz(runtime: RuntimeDep) -> JSONResponse:
-    problem = await asyncio.to_thread(index_problem, runtime.store, runtime.embedder)
+    problem = await asyncio.to_thread(index_problem, runtime.retriever)
     model = runtime.settings.resolved_llm().model
     checks = {"index": problem or "ok", "model": model or "missing"}
     ready = problem is None and bool(model)
