@@ -83,4 +83,5 @@ VOLUME ["/var/lib/docent"]
 HEALTHCHECK --interval=15s --timeout=5s --start-period=60s --retries=5 \
     CMD ["python", "-c", "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8000/readyz', timeout=4)"]
 ENTRYPOINT ["docker-entrypoint.sh"]
-CMD ["uvicorn", "docent.asgi:app_from_env", "--factory", "--host", "0.0.0.0", "--port", "8000", "--workers", "2"]
+# `docent serve`, not bare uvicorn: it applies DOCENT_TRUSTED_PROXIES and the connection limits.
+CMD ["docent", "serve", "--host", "0.0.0.0", "--port", "8000", "--workers", "2"]

@@ -30,7 +30,8 @@ ROOT = Path(__file__).resolve().parent.parent
 STAFF_KEY = "bench-staff-key"
 # Every benchmark client is 127.0.0.1, and public calls (widget tokens, and anonymous
 # API calls too) share a per-address limit of 60/min by default: raised for the benches.
-RATE_ENV = {"DOCENT_WIDGET__RATE_PER_MINUTE_TOKEN": "1000000", "DOCENT_WIDGET__RATE_PER_MINUTE_IP": "1000000"}
+RATE_ENV = {"DOCENT_WIDGET__RATE_PER_MINUTE_TOKEN": "1000000", "DOCENT_WIDGET__RATE_PER_MINUTE_IP": "1000000",
+            "DOCENT_AUTH__FAILURES_PER_MINUTE_IP": "1000000"}
 QUESTIONS = [
     "How do I store the SOCKS5 proxy password in a file?",
     "What port does the agent status server listen on?",

@@ -15,10 +15,23 @@ from service.runtime import Runtime
 
 
 def _eval_trigger(settings: Settings) -> Any:
+    """The hosted watcher's "evaluate after each docs change" hook, or None (the default).
+
+    In the server an evaluation loads the judge model and Ragas into the API process
+    (RSS 0.9 -> 3.2 GB, ~75% CPU while it runs), and the embedded store cannot be opened
+    by a second process, so ``docent serve`` evaluates after docs changes only when
+    ``DOCENT_EVAL_TRIGGER`` (smoke or affected) is set explicitly. The ``docent ingest
+    --watch`` worker, a process of its own, keeps the ``affected`` default.
+    """
+    from eval.settings import EvalSettings
     from eval.trigger import on_ingest_change
 
+    eval_settings = EvalSettings()
+    if "trigger" not in eval_settings.model_fields_set or eval_settings.trigger == "off":
+        return None
+
     def trigger(entry: dict[str, Any], runtime: Runtime) -> None:
-        on_ingest_change(entry, settings, runtime=runtime)
+        on_ingest_change(entry, settings, runtime=runtime, eval_settings=eval_settings)
 
     return trigger
 
@@ -41,7 +54,13 @@ def build_app(settings: Settings, runtime: Runtime | None = None) -> FastAPI:
 
 
 def app_from_env() -> FastAPI:
-    """Factory for ``uvicorn --factory`` with several workers (server mode): settings from the env."""
+    """Factory for ``uvicorn --factory`` with several workers (server mode): settings from the env.
+
+    ``docent serve --workers N`` invokes it with the options of ``docent.serving``
+    (forwarded headers only from ``trusted_proxies``, header/body deadlines, header
+    limits). A bare ``uvicorn docent.asgi:app_from_env --factory`` gets uvicorn's own
+    defaults instead: X-Forwarded-For believed from 127.0.0.1 and no request deadlines.
+    """
     from docent.offline import ensure_offline
     from service.observability.logs import configure_logging
 

@@ -9,13 +9,21 @@ import contextlib
 import json
 import logging
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from docent.errors import DocentError
 from docent.offline import ensure_offline
+
+if TYPE_CHECKING:  # annotations only: the real imports stay lazy, inside each command
+    import threading
+
+    from docent.embedder import Embedder
+    from docent.index import IndexStore
+    from docent.settings import Settings
 
 app = typer.Typer(help="Docent: a support chatbot that answers from your documentation, with citations.",
                   no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
@@ -26,7 +34,7 @@ def _root() -> None:
     """Docent: a support chatbot that answers from your documentation, with citations."""
 
 
-def _settings():  # type: ignore[no-untyped-def]
+def _settings() -> Settings:
     from pydantic import ValidationError
 
     from docent.settings import Settings
@@ -56,6 +64,9 @@ def ingest(
     rebuild: Annotated[bool, typer.Option(help="Build a fresh collection and switch to it when complete.")] = False,
     watch: Annotated[bool, typer.Option(help="Keep running and re-ingest when files change.")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
+    check_visibility: Annotated[bool, typer.Option(
+        "--check-visibility", help="Index nothing: print each doc's visibility and the rule that decided it; "
+        "exit 1 if a page failed closed or nothing decided it.")] = False,
 ) -> None:
     """Chunk, embed and index the docs folder, incrementally."""
     ensure_offline()
@@ -63,6 +74,9 @@ def ingest(
     from ingest import worker
 
     docs = path or settings.docs_dir
+    if check_visibility:
+        _check_visibility(settings, docs, as_json)
+        return
     try:
         if watch:
             _watch(settings, docs, as_json)
@@ -86,7 +100,31 @@ def ingest(
     typer.echo(f"collection {s.collection}, fingerprint {s.fingerprint}, {s.seconds:.1f}s")
 
 
-def _watch(settings, docs: Path, as_json: bool) -> None:  # type: ignore[no-untyped-def]
+def _check_visibility(settings: Settings, docs: Path, as_json: bool) -> None:
+    from ingest.worker import check_visibility
+
+    try:
+        rows = check_visibility(settings, docs)
+    except DocentError as exc:
+        _fail(exc)
+        return
+    bad = [r for r in rows if not r.ok]
+    if as_json:
+        typer.echo(json.dumps([{"path": r.path, "visibility": r.visibility, "groups": list(r.groups),
+                                "rule": r.rule, "ok": r.ok} for r in rows]))
+    else:
+        width = max((len(r.path) for r in rows), default=4)
+        for r in rows:
+            groups = ",".join(r.groups) or "-"
+            typer.echo(f"{'ok ' if r.ok else 'BAD'} {r.visibility:<8} {groups:<16} {r.path:<{width}}  {r.rule}")
+        counts = {v: sum(r.visibility == v for r in rows) for v in ("public", "internal", "skipped")}
+        typer.echo(f"{counts['public']} public, {counts['internal']} internal, {counts['skipped']} skipped; "
+                   f"{len(bad)} need attention", err=True)
+    if bad:
+        raise typer.Exit(1)
+
+
+def _watch(settings: Settings, docs: Path, as_json: bool) -> None:
     from docent.index import open_store
     from ingest.worker import Watcher, build_embedder, build_ingestor
 
@@ -105,17 +143,19 @@ def _watch(settings, docs: Path, as_json: bool) -> None:  # type: ignore[no-unty
         store.close()
 
 
-def _eval_trigger(settings, store, embedder):  # type: ignore[no-untyped-def]
+def _eval_trigger(settings: Settings, store: IndexStore,
+                  embedder: Embedder) -> Callable[[dict[str, Any]], threading.Thread | None]:
     """The watcher's on_change hook: evaluate after each ingest that changed docs (a worker
-    process, e.g. compose's `worker`, has no Runtime; the model is built on first use)."""
+    process, e.g. compose's `worker`, has no Runtime; the model is built on first use).
+    The hook returns the evaluation's thread, or None when it started none."""
     from eval.trigger import on_ingest_change, pipeline_from
 
     pipeline = None
 
-    def changed(entry: dict) -> None:  # type: ignore[type-arg]
+    def changed(entry: dict[str, Any]) -> threading.Thread | None:
         nonlocal pipeline
         pipeline = pipeline or pipeline_from(settings, store, embedder)
-        on_ingest_change(entry, settings, runtime=pipeline)
+        return on_ingest_change(entry, settings, runtime=pipeline)
 
     return changed
 
@@ -132,6 +172,7 @@ def serve(
     import uvicorn
 
     from docent.asgi import build_app, build_runtime
+    from docent.serving import uvicorn_options
     from service.observability.logs import configure_logging
 
     # JSON lines by default. uvicorn gets log_config=None so its loggers use this handler;
@@ -140,9 +181,11 @@ def serve(
     if workers > 1 and not settings.resolved_index().url:
         typer.echo("error: the embedded store is single-process; use --workers 1 or set QDRANT_URL.", err=True)
         raise typer.Exit(2)
+    # Proxy trust and connection limits from the settings, identical in both paths: the
+    # workers' uvicorn config (these options included) is pickled into each worker process.
+    options = uvicorn_options(settings)
     if workers > 1:
-        uvicorn.run("docent.asgi:app_from_env", factory=True, host=host, port=port, workers=workers,
-                    log_level=settings.log_level.lower(), log_config=None, access_log=False)
+        uvicorn.run("docent.asgi:app_from_env", factory=True, host=host, port=port, workers=workers, **options)
         return
     try:
         # Built here rather than in the lifespan so a bad start-up is a clean message.
@@ -151,8 +194,7 @@ def serve(
         _fail(exc)
         return
     try:
-        uvicorn.run(build_app(settings, runtime), host=host, port=port,
-                    log_level=settings.log_level.lower(), log_config=None, access_log=False)
+        uvicorn.run(build_app(settings, runtime), host=host, port=port, **options)
     finally:
         runtime.close()
 
@@ -188,7 +230,7 @@ def ask(
     typer.echo(f"\n({usage.get('model')}, {body.get('latency_ms', 0):.0f} ms)", err=True)
 
 
-def _ask_remote(url: str, api_key: str | None, question: str) -> dict:  # type: ignore[type-arg]
+def _ask_remote(url: str, api_key: str | None, question: str) -> dict[str, Any]:
     import httpx
 
     headers = {"X-API-Key": api_key} if api_key else {}
@@ -201,7 +243,7 @@ def _ask_remote(url: str, api_key: str | None, question: str) -> dict:  # type: 
     return r.json()  # type: ignore[no-any-return]
 
 
-def _ask_local(settings, question: str, internal: bool) -> dict:  # type: ignore[no-untyped-def, type-arg]
+def _ask_local(settings: Settings, question: str, internal: bool) -> dict[str, Any]:
     import asyncio
     import time
 

@@ -8,11 +8,22 @@ flat alias (``DOCENT_MODEL``, ``QDRANT_URL``) because operators expect them.
 
 from __future__ import annotations
 
+import ipaddress
+import json
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import AliasChoices, BaseModel, Field, field_validator, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from docent.urls import safe_url
+
+
+def _link(value: str, name: str) -> str:
+    """Settings that end up as links in the widget must pass the same scheme rule as docs."""
+    if not safe_url(value):
+        raise ValueError(f"{name} must be an http(s), mailto or relative URL")
+    return value
 
 
 class EmbedderSettings(BaseModel):
@@ -83,6 +94,44 @@ class ChatSettings(BaseModel):
     # Past it the caller gets the degraded answer (the relevant pages), never a hang.
     # Unset means llm.timeout_s.
     deadline_s: float | None = Field(None, gt=0, le=3600)
+    # Characters of one source's text in the answer prompt. Chunks are capped at ingest
+    # (ingest/markdown_splitter.py, 4,000 characters), but an index built before the cap
+    # held 2 MB chunks: one chat sent ~300,000 prompt tokens. 4,000 is ~1,000 tokens.
+    max_source_chars: int = Field(4000, ge=200, le=100_000)
+    # Characters of `text` in each POST /v1/search result (one search returned 1.5 MB).
+    max_result_chars: int = Field(4000, ge=200, le=100_000)
+
+    @field_validator("support_url")
+    @classmethod
+    def _safe_support_url(cls, value: str) -> str:
+        return _link(value, "chat.support_url")
+
+
+class PathRuleSettings(BaseModel):
+    """Pages whose path (relative to the docs folder) matches ``pattern`` get this access."""
+
+    pattern: str = Field(min_length=1, description="gitignore-style pattern, e.g. internal/** or **/drafts/")
+    visibility: Literal["public", "internal"] = "internal"
+    groups: list[str] = Field(default_factory=list)
+
+
+class VisibilitySettings(BaseModel):
+    """Who may read a page the docs folder holds. Precedence: page front matter, then the
+    first matching path rule, then ``default``. Unreadable metadata is always internal."""
+
+    # Unset (DOCENT_VISIBILITY__DEFAULT=null) makes undecided pages internal and
+    # `docent ingest --check-visibility` fail on them.
+    default: Literal["public", "internal"] | None = "public"
+    # A folder called "internal" at any depth is internal unless a page says otherwise.
+    rules: list[PathRuleSettings] = Field(default_factory=lambda: [PathRuleSettings(pattern="**/internal/**")])
+
+    @field_validator("default", mode="before")
+    @classmethod
+    def _unset(cls, value: object) -> object:
+        # Environment variables cannot say None: accept the spellings people use for it.
+        if isinstance(value, str) and value.strip().lower() in ("", "null", "none", "unset"):
+            return None
+        return value.strip().lower() if isinstance(value, str) else value
 
 
 class StaffKey(BaseModel):
@@ -100,6 +149,9 @@ class AuthSettings(BaseModel):
     staff_keys: list[StaffKey] = Field(default_factory=list)
     # Requests per minute for each staff key (per API process).
     rate_per_minute_key: int = Field(600, ge=1)
+    # Failed authentications (wrong X-API-Key, forged widget token) per client address and
+    # minute; past it, that address's credentials get 429 + Retry-After without being checked.
+    failures_per_minute_ip: int = Field(20, ge=1)
 
 
 class Site(BaseModel):
@@ -140,6 +192,32 @@ class TracingSettings(BaseModel):
     service_name: str = "docent"
 
 
+class ServerSettings(BaseModel):
+    """What ``docent serve`` accepts on the wire, before the app sees a request (per process)."""
+
+    # A connection must send its whole request line and headers within this (idle new
+    # connections included), then its whole body within body_timeout_s; else it is closed.
+    header_timeout_s: float = Field(10.0, gt=0, le=300)
+    body_timeout_s: float = Field(30.0, gt=0, le=3600)
+    # Idle time allowed between two requests on one connection (uvicorn's timeout_keep_alive).
+    keep_alive_s: int = Field(5, ge=1, le=300)
+    # Request line plus headers, in bytes, and the number of header lines: past either, 431.
+    max_header_bytes: int = Field(16 * 1024, ge=1024, le=1024 * 1024)
+    max_headers: int = Field(100, ge=8, le=1000)
+    # Open connections (or requests in flight) per process; past it, new requests get 503.
+    max_connections: int = Field(1000, ge=1)
+
+
+def _proxy_list(value: object) -> object:
+    """``DOCENT_TRUSTED_PROXIES=10.0.0.2,172.18.0.0/16``: comma separated (a JSON list also works)."""
+    if isinstance(value, str):
+        text = value.strip()
+        if text.startswith("["):
+            return json.loads(text)
+        return [item.strip() for item in text.split(",") if item.strip()]
+    return value
+
+
 class Settings(BaseSettings):
     """Docent's configuration, from ``DOCENT_*`` variables and an optional ``.env``."""
 
@@ -157,6 +235,7 @@ class Settings(BaseSettings):
     # front matter `url` overrides it. "/docs" is served by Docent itself (public pages only).
     docs_base_url: str = "/docs"
     chunk_max_words: int = Field(180, ge=40, le=400)
+    visibility: VisibilitySettings = VisibilitySettings()
     embedder: EmbedderSettings = EmbedderSettings()
     index: IndexSettings = IndexSettings()
     # Flat aliases for the two Qdrant variables users already know.
@@ -178,6 +257,10 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
     # Largest request body accepted (bytes); bigger ones get 413 before being read in full.
     max_request_bytes: int = Field(64 * 1024, ge=1024, le=64 * 1024 * 1024)
+    # Swagger UI (/api-docs) and ReDoc (/redoc) load their scripts from a CDN, with no
+    # integrity check, on the console's origin: off unless DOCENT_API_DOCS=true.
+    # /openapi.json is always served.
+    api_docs: bool = False
     # The server's log lines: one JSON object per line, or plain text for a terminal.
     log_format: Literal["json", "text"] = "json"
     # Whose question text may appear in logs: nobody, staff callers, or everyone.
@@ -185,6 +268,32 @@ class Settings(BaseSettings):
     log_questions: Literal["off", "staff", "all"] = "off"
     metrics: MetricsSettings = MetricsSettings()
     tracing: TracingSettings = TracingSettings()
+    server: ServerSettings = ServerSettings()
+    # Reverse proxies (IPs or CIDRs) whose X-Forwarded-For / X-Forwarded-Proto are believed.
+    # Empty (the default): forwarded headers are ignored and the peer address is the client,
+    # so nobody can pick their own rate-limit bucket by sending X-Forwarded-For.
+    trusted_proxies: Annotated[list[str], NoDecode] = Field(default_factory=list)
+
+    @field_validator("trusted_proxies", mode="before")
+    @classmethod
+    def _split_proxies(cls, value: object) -> object:
+        return _proxy_list(value)
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _check_proxies(cls, value: list[str]) -> list[str]:
+        for item in value:
+            try:
+                ipaddress.ip_network(item, strict=False)
+            except ValueError:
+                raise ValueError(f"DOCENT_TRUSTED_PROXIES: {item!r} is not an IP address or CIDR "
+                                 "(e.g. 10.0.0.2 or 172.18.0.0/16)") from None
+        return value
+
+    @field_validator("docs_base_url")
+    @classmethod
+    def _safe_base_url(cls, value: str) -> str:
+        return _link(value, "docs_base_url")
 
     @field_validator("data_dir", "docs_dir")
     @classmethod

@@ -95,7 +95,13 @@ def one_run(
     if not path.exists():
         raise RunNotFoundError(f"Run {run_id} has no {format} file.")
     text = path.read_text(encoding="utf-8")
-    return HTMLResponse(text) if format == "html" else PlainTextResponse(text, media_type="text/csv")
+    if format == "csv":
+        return PlainTextResponse(text, media_type="text/csv")
+    # The console shows this page in a sandboxed frame under its own policy (scripts from
+    # this origin only), so the sort script comes from /static, not inline.
+    from eval.report_html import for_console
+
+    return HTMLResponse(for_console(text))
 
 
 @router.post("", status_code=202,
@@ -110,6 +116,9 @@ def start(body: EvalRequest, runtime: RuntimeDep, _: AdminDep) -> dict[str, Any]
     request = RunRequest(subset=body.subset, limit=body.limit, progress=False)
 
     def work() -> None:
+        from eval.trigger import lower_priority
+
+        lower_priority()  # requests keep being answered first
         try:
             run(runtime.settings, settings, request, runtime=runtime)
         except Exception:  # reported in the log; GET /v1/evals shows no new run

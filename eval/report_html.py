@@ -1,5 +1,7 @@
 """The run report: one self-contained HTML file (inline CSS, JS and SVG; no external assets).
 
+The console gets the same page with the script from this origin instead (``for_console``).
+
 Sections: aggregates with deltas against the previous run, a trend chart over past
 runs, a per-question table (sortable; each row expands to the question, answer,
 citations, retrieved contexts and every metric), pages most often cited in
@@ -10,7 +12,9 @@ from __future__ import annotations
 
 import json
 import time
+from functools import lru_cache
 from html import escape
+from pathlib import Path
 
 from eval.analysis import abstained, compare, low_faithfulness_pages
 from eval.records import RATE_KEYS, QuestionResult, RunRecord
@@ -39,22 +43,25 @@ pre{white-space:pre-wrap;background:#f6f8fa;padding:6px;margin:4px 0;font-size:1
 .ctx{border-left:3px solid #ccc;padding-left:8px;margin:6px 0}td.q{min-width:340px}
 #aggregates,.meta{width:auto}#aggregates td{min-width:90px}
 """
-# Click a header to sort by it (numbers by data-v; blanks last); click again to reverse.
-JS = """
-document.querySelectorAll('table.sortable th').forEach(function(th, col){
-  th.addEventListener('click', function(){
-    var body = th.closest('table').tBodies[0], rows = Array.from(body.rows);
-    var dir = th.dataset.dir === 'asc' ? -1 : 1; th.dataset.dir = dir === 1 ? 'asc' : 'desc';
-    rows.sort(function(a, b){
-      var x = a.cells[col].dataset.v, y = b.cells[col].dataset.v;
-      if (x === '' || x === undefined) return 1; if (y === '' || y === undefined) return -1;
-      var nx = parseFloat(x), ny = parseFloat(y);
-      return (isNaN(nx) || isNaN(ny) ? x.localeCompare(y) : nx - ny) * dir;
-    });
-    rows.forEach(function(r){ body.appendChild(r); });
-  });
-});
-"""
+# Click a header to sort by it. One source, two deliveries: inlined into the report file (it opens
+# anywhere, self-contained) and served as /static/eval-report.js to the console, whose
+# Content-Security-Policy runs scripts from its own origin only (see ``for_console``).
+SCRIPT_FILE = Path(__file__).resolve().parents[1] / "service" / "static" / "eval-report.js"
+SCRIPT_URL = "/static/eval-report.js"
+
+
+@lru_cache(maxsize=1)
+def _script() -> str:
+    return SCRIPT_FILE.read_text(encoding="utf-8")
+
+
+def for_console(report: str) -> str:
+    """A stored report with its inline script swapped for ``<script src=SCRIPT_URL>``."""
+    start = report.find("<script>")
+    end = report.find("</script>", start)
+    if start < 0 or end < 0:
+        return report
+    return f'{report[:start]}<script src="{SCRIPT_URL}"></script>{report[end + len("</script>"):]}'
 
 
 def _fmt(value: float | None, digits: int = 3) -> str:
@@ -226,6 +233,6 @@ def render(record: RunRecord, history: list[RunRecord], *, low_faithfulness: flo
 <h2>Pages most often cited in low-faithfulness answers (&lt; {low_faithfulness:g})</h2>
 {_pages(record, low_faithfulness)}
 <h2>Questions that abstained</h2>{_abstained(record)}
-<script>{JS}</script>
+<script>{_script()}</script>
 </body></html>
 """

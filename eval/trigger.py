@@ -7,6 +7,10 @@ so this holds across processes too); changes that arrive meanwhile are merged in
 the pending set and evaluated by one follow-up run, never dropped. Until a first run
 exists (started with ``docent eval`` or ``POST /v1/evals``) there is nothing to compare
 with, so ingests trigger nothing: a fresh server's initial ingest stays cheap.
+
+The evaluation runs in the host's process, 10 steps nicer: the ``docent ingest --watch``
+worker's (trigger on by default), or ``docent serve``'s only when ``DOCENT_EVAL_TRIGGER``
+is set explicitly (docent/asgi.py), since it loads the judge model into that process.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ import contextlib
 import fcntl
 import json
 import logging
+import os
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -126,6 +131,23 @@ def drain(settings: Settings, eval_settings: EvalSettings, runtime: Any = None) 
                 return done
 
 
+EVAL_NICE = 10  # added niceness: an evaluation yields the CPU to the rest of the process (a server)
+
+
+def lower_priority() -> None:
+    """Make the calling thread ``EVAL_NICE`` steps nicer: on Linux niceness is per thread, and
+    the threads it starts (llama.cpp's workers for the judge) inherit it."""
+    with contextlib.suppress(AttributeError, OSError):  # not Linux, or not permitted: run as is
+        tid = threading.get_native_id()
+        os.setpriority(os.PRIO_PROCESS, tid, min(os.getpriority(os.PRIO_PROCESS, tid) + EVAL_NICE, 19))
+
+
+def _drain_niced(settings: Settings, eval_settings: EvalSettings, runtime: Any) -> list[str]:
+    """``drain`` at a lower CPU priority than the rest of the process."""
+    lower_priority()
+    return drain(settings, eval_settings, runtime)
+
+
 def on_ingest_change(
     entry: dict[str, Any],
     settings: Settings,
@@ -149,7 +171,7 @@ def on_ingest_change(
         return None
     add_pending(store, entry)
     thread = threading.Thread(
-        target=drain, args=(settings, eval_settings, runtime), name="docent-eval", daemon=True
+        target=_drain_niced, args=(settings, eval_settings, runtime), name="docent-eval", daemon=True
     )
     thread.start()
     return thread

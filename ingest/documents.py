@@ -12,16 +12,19 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import yaml
-
+from docent.paths import doc_file, refusal, walk_files
 from docent.schema import Visibility, sha256_hex
-from ingest.injection import Flag, scan
+from docent.urls import safe_url
+from ingest.front_matter import read_metadata
+from ingest.injection import Flag
+from ingest.injection import scan as scan_injection
+from ingest.markdown_splitter import parse_heading
+from ingest.visibility import DEFAULT_POLICY, VisibilityPolicy, decide
 
 log = logging.getLogger(__name__)
 
 SUFFIXES = {".md": "markdown", ".markdown": "markdown", ".html": "html", ".htm": "html", ".txt": "text"}
 MAX_BYTES = 2_000_000  # a 5 MB "page" is an export or a log, not documentation
-_FRONT_MATTER = re.compile(r"\A---[ \t]*\r?\n(.*?)\r?\n---[ \t]*(?:\r?\n|\Z)", re.S)
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,6 +40,8 @@ class Document:
     body: str
     doc_hash: str
     warnings: tuple[str, ...] = field(default=())
+    # What decided ``visibility`` ("front matter", "path rule '**/internal/**'", "failed closed: ...").
+    visibility_rule: str = ""
     # Instruction-like text aimed at the answering model (ingest/injection.py): indexed, but flagged.
     injection_flags: tuple[Flag, ...] = field(default=())
 
@@ -49,15 +54,21 @@ class Skipped:
     reason: str
 
 
-def discover(root: Path) -> list[Path]:
-    """Every ingestible file below ``root``, sorted; hidden files and folders skipped."""
+def scan(root: Path) -> tuple[list[Path], list[Skipped]]:
+    """Ingestible files below ``root`` (sorted; hidden ones left out), and the paths refused.
+
+    A path that resolves outside ``root`` (a file or folder symlink, however deep) is
+    refused and reported, never read: a docs checkout must not publish ``/etc/passwd``.
+    """
     if root.is_file():
-        return [root]
-    return sorted(
-        p for p in root.rglob("*")
-        if p.is_file() and p.suffix.lower() in SUFFIXES
-        and not any(part.startswith(".") for part in p.relative_to(root).parts)
-    )
+        return [root], []
+    files, refused = walk_files(root, SUFFIXES)
+    return files, [Skipped(p.relative_to(root).as_posix(), why) for p, why in refused]
+
+
+def discover(root: Path) -> list[Path]:
+    """Every ingestible file below ``root`` that resolves inside it, sorted."""
+    return scan(root)[0]
 
 
 def doc_url(rel_path: str, base_url: str) -> str:
@@ -68,40 +79,40 @@ def doc_url(rel_path: str, base_url: str) -> str:
     return f"{base_url.rstrip('/')}/{stem}"
 
 
-def _front_matter(text: str) -> tuple[dict[str, object], str, list[str]]:
-    match = _FRONT_MATTER.match(text)
-    if not match:
-        return {}, text, []
-    body = text[match.end():]
-    try:
-        data = yaml.safe_load(match.group(1))
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" at line {mark.line + 2}" if mark else ""
-        return {}, body, [f"front matter is not valid YAML{where}; ingested as internal with defaults"]
-    if data is None:
-        return {}, body, []
-    if not isinstance(data, dict):
-        return {}, body, ["front matter is not a mapping; ingested as internal with defaults"]
-    return data, body, []
-
-
 def _title_from_body(body: str, fallback: str) -> str:
+    """The first H1's text (parsed in linear time: a regex here was cubic on runs of spaces)."""
     for line in body.splitlines():
-        m = re.match(r"#\s+(.+?)\s*#*\s*$", line)
-        if m:
-            return m.group(1)
+        heading = parse_heading(line)
+        if heading and heading[0] == 1 and heading[1]:
+            return heading[1]
     return fallback
 
 
-def read_document(path: Path, root: Path, base_url: str) -> Document | Skipped:
+def _safe_url(meta_url: object, derived: str, warnings: list[str]) -> str:
+    if meta_url is None or meta_url == "":
+        return derived
+    url = str(meta_url).strip()
+    if safe_url(url):
+        return url
+    warnings.append(f"front matter url {url[:80]!r} is not http(s), mailto or relative; the page's own URL is used")
+    return derived
+
+
+def read_document(path: Path, root: Path, base_url: str,
+                  policy: VisibilityPolicy = DEFAULT_POLICY) -> Document | Skipped:
     """Read one file; never raises for bad content."""
     rel = path.relative_to(root).as_posix() if path != root else path.name
+    # Checked again at open time: the walk's answer may be stale, and callers pass paths too.
+    real = doc_file(root, path.relative_to(root)) if path != root else path
+    if real is None:
+        return Skipped(rel, refusal(root, path))
+    # A link inside the folder is judged by both paths: a rule on the target's folder counts.
+    target = real.relative_to(root.resolve()).as_posix() if path != root else rel
     try:
-        size = path.stat().st_size
+        size = real.stat().st_size
         if size > MAX_BYTES:
             return Skipped(rel, f"too large ({size / 1e6:.1f} MB > {MAX_BYTES / 1e6:.0f} MB limit)")
-        raw = path.read_bytes()
+        raw = real.read_bytes()
     except OSError as exc:
         return Skipped(rel, f"unreadable: {exc.strerror or exc}")
     if b"\x00" in raw[:8192]:
@@ -111,31 +122,34 @@ def read_document(path: Path, root: Path, base_url: str) -> Document | Skipped:
     except UnicodeDecodeError as exc:
         return Skipped(rel, f"not valid UTF-8 (byte {exc.start})")
     kind = SUFFIXES.get(path.suffix.lower(), "text")
-    meta, body, warnings = _front_matter(text)
+    meta = read_metadata(text, kind)
+    body = meta.body
+    html_title = ""
     if kind == "html":
         from ingest.html_parser import html_to_markdown
 
         html_title, body = html_to_markdown(body)
-        meta.setdefault("title", html_title or "")
     if not body.strip():
         return Skipped(rel, "empty document")
-    visibility = str(meta.get("visibility", "public")).strip().lower()
-    if warnings:
-        # Broken metadata must fail closed: a page whose visibility cannot be read
-        # might be internal, so it never reaches customers.
-        visibility = "internal"
-    if visibility not in ("public", "internal"):
-        warnings.append(f"unknown visibility {visibility!r}; treated as internal")
-        visibility = "internal"
-    raw_groups = meta.get("groups") or []
-    groups = tuple(sorted(str(g) for g in raw_groups)) if isinstance(raw_groups, list) else (str(raw_groups),)
-    title = str(meta.get("title") or _title_from_body(body, Path(rel).stem.replace("-", " ").title()))
-    url = str(meta.get("url") or doc_url(rel, base_url))
-    vis: Visibility = "public" if visibility == "public" else "internal"
-    return Document(rel, kind, title, url, vis, groups, body, sha256_hex(text), tuple(warnings), scan(text))
+    decision = decide(meta, rel, policy)
+    if target != rel and decision.visibility == "public":
+        decision = decide(meta, target, policy)
+    warnings = [f"{problem}; ingested as internal" for problem in decision.problems]
+    if not decision.explicit:
+        warnings.append(decision.rule)
+    fallback_title = Path(rel).stem.replace("-", " ").title()
+    title = str(meta.fields.get("title") or html_title or _title_from_body(body, fallback_title))
+    url = _safe_url(meta.fields.get("url"), doc_url(rel, base_url), warnings)
+    # The access decision and URL are part of the hash: a changed path rule or default
+    # must re-permission the page's chunks even when its text is unchanged.
+    doc_hash = sha256_hex("\x00".join([text, decision.visibility, ",".join(decision.groups), url]))
+    return Document(rel, kind, title, url, decision.visibility, decision.groups, body, doc_hash,
+                    tuple(warnings), decision.rule, scan_injection(text))
 
 
-def read_all(root: Path, base_url: str) -> Iterator[Document | Skipped]:
-    """Documents and skips for every file below ``root``."""
-    for path in discover(root):
-        yield read_document(path, root, base_url)
+def read_all(root: Path, base_url: str, policy: VisibilityPolicy = DEFAULT_POLICY) -> Iterator[Document | Skipped]:
+    """Documents and skips for every file below ``root``, refused symlinks included."""
+    files, refused = scan(root)
+    yield from refused
+    for path in files:
+        yield read_document(path, root, base_url, policy)

@@ -1,4 +1,11 @@
-"""HTML pages become the same markdown blocks the splitter reads (stdlib only)."""
+"""HTML pages become the same markdown blocks the splitter reads (stdlib only).
+
+The page is fed to :class:`html.parser.HTMLParser` in one piece. Python 3.11's parser
+is quadratic on constructs that never end (``<a `` x 100 KB took 196 s: at EOF it re-scans
+the rest of the input from every ``<``) and raises AssertionError on ``<![``, so
+:class:`_ToMarkdown` ends such constructs the way HTML5 does: an unterminated tag or
+declaration at the end of the page is dropped, an unterminated comment runs to the end.
+"""
 
 from __future__ import annotations
 
@@ -18,6 +25,35 @@ class _ToMarkdown(HTMLParser):
         self._row: list[str] | None = None
         self._cell: list[str] | None = None
         self._rows_in_table = 0
+
+    # The whole page is fed at once, so "no terminator after i" means there never will be
+    # one: consume the rest (return its end) instead of letting goahead() re-scan it.
+    def _or_rest(self, i: int, terminator: str) -> int | None:
+        return len(self.rawdata) if self.rawdata.find(terminator, i) < 0 else None
+
+    def parse_starttag(self, i: int) -> int:
+        rest = self._or_rest(i, ">")
+        return rest if rest is not None else super().parse_starttag(i)
+
+    def parse_endtag(self, i: int) -> int:
+        rest = self._or_rest(i, ">")
+        return rest if rest is not None else super().parse_endtag(i)
+
+    def parse_comment(self, i: int, report: bool = True) -> int:
+        rest = self._or_rest(i + 4, "-->")
+        return rest if rest is not None else super().parse_comment(i, report)
+
+    def parse_pi(self, i: int) -> int:
+        rest = self._or_rest(i, ">")
+        return rest if rest is not None else super().parse_pi(i)
+
+    def parse_html_declaration(self, i: int) -> int:
+        end = self.rawdata.find(">", i)
+        if end < 0:
+            return len(self.rawdata)
+        if self.rawdata.startswith("<![", i):  # CDATA / marked section: a bogus comment in HTML5
+            return end + 1
+        return super().parse_html_declaration(i)
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         if tag in _SKIP:

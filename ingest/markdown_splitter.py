@@ -4,7 +4,12 @@ LlamaIndex's MarkdownNodeParser splits on headings but does not bound size, and 
 SentenceSplitter cuts tables and code fences wherever the budget runs out. So the
 splitter is ours: a block scanner (heading, fence, table, paragraph) packs whole
 blocks into chunks. A table too big for one chunk is split between rows with its
-header repeated; a code fence is never split.
+header repeated; a code fence stays whole up to a hard cap and is split at line
+boundaries, re-opened with its info string, beyond it.
+
+Document text is hostile input: nothing here may take more than linear time, so
+headings are parsed with string code (the old regex was cubic on a run of spaces) and
+every chunk has a hard size cap whatever the document looks like.
 """
 
 from __future__ import annotations
@@ -12,11 +17,24 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-_HEADING = re.compile(r"^(#{1,6})\s+(.+?)\s*#*\s*$")
 _FENCE = re.compile(r"^\s*(`{3,}|~{3,})")
 # MiniLM reads 256 word pieces; ~180 words of English stay under that with the
 # title/heading prefix, so no chunk has an unsearchable tail.
 DEFAULT_MAX_WORDS = 180
+# Hard caps, whatever the document holds (a 2 MB line, a 2 MB <pre>, a giant cell).
+# Sizes are counted with _words, a cheap estimate of MiniLM word pieces (every word and
+# every punctuation mark is at least one piece) rather than the embedder's tokenizer: the
+# splitter stays a pure function, independent of which model is configured, and it runs on
+# megabytes of text. The estimate cannot see pieces *inside* a word (CJK, long
+# identifiers), hence a second cap in characters: a piece covers at least one character,
+# and English averages ~4 per piece. Prose and tables are held to the word budget; code
+# may exceed it (examples stay whole, as before) up to MAX_CODE_WORDS, then is split.
+# A long example, not a file. By the estimate: number-heavy code has up to ~2x as many real
+# MiniLM pieces (a 2 MB <pre> of `line 1 = value 1` gave 1,400 for an estimate of 717).
+MAX_CODE_WORDS = 4 * DEFAULT_MAX_WORDS
+MAX_CHUNK_CHARS = 4000  # corpus chunks are under 800; this bounds tokens to ~1,000 in English
+MAX_HEADING_CHARS = 200  # a heading is a label; a longer one is cut (it prefixes every chunk)
+MAX_CHUNKS_PER_DOC = 2000  # the largest corpus page has 33; ingest indexes no more than this of one page
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,6 +69,27 @@ def slugify(heading: str) -> str:
     return re.sub(r"\s", "-", text)
 
 
+def parse_heading(line: str) -> tuple[int, str] | None:
+    """An ATX heading's (level, text), or None: ``## Setup ##`` -> ``(2, "Setup")``.
+
+    String code, linear in the line. As in CommonMark, 1-6 ``#`` then whitespace (or
+    nothing), and a closing run of ``#`` is dropped only when whitespace precedes it
+    (``# C#`` is "C#"). Unlike CommonMark, the ``#`` must start the line (an indented
+    ``#`` stays text, as it always has here).
+    """
+    level = len(line) - len(line.lstrip("#"))
+    if not 1 <= level <= 6:
+        return None
+    rest = line[level:]
+    if rest and not rest[0].isspace():
+        return None  # "#hashtag", "#5"
+    text = rest.strip()
+    closed = text.rstrip("#")
+    if not closed or closed[-1].isspace():
+        text = closed.rstrip()
+    return level, text
+
+
 def scan_blocks(body: str) -> list[Block]:
     """Headings, fenced code, tables and paragraphs, in order."""
     blocks: list[Block] = []
@@ -68,21 +107,21 @@ def scan_blocks(body: str) -> list[Block]:
         fence = _FENCE.match(line)
         if fence:
             flush_para()
-            marker = fence.group(1)
+            closer = fence.group(1)
             code = [line]
             i += 1
             while i < len(lines):
                 code.append(lines[i])
-                if lines[i].strip().startswith(marker[0] * len(marker)) and len(code) > 1:
+                if lines[i].strip().startswith(closer):
                     break
                 i += 1
             blocks.append(Block("code", "\n".join(code)))
             i += 1
             continue
-        heading = _HEADING.match(line)
+        heading = parse_heading(line)
         if heading:
             flush_para()
-            blocks.append(Block("heading", heading.group(2).strip(), len(heading.group(1))))
+            blocks.append(Block("heading", heading[1][:MAX_HEADING_CHARS].rstrip(), heading[0]))
         elif line.lstrip().startswith("|"):
             flush_para()
             rows = []
@@ -134,6 +173,17 @@ def sections(body: str, title: str) -> list[Section]:
 
 
 _PIECE = re.compile(r"\w+|[^\w\s]")
+_NON_SPACE = re.compile(r"\S+")
+_MAX_FENCE_LINE = 40  # of an opening or closing fence line repeated in each piece of a split fence
+
+
+def _counts(text: str) -> tuple[int, int]:
+    """(words, word pieces): both add up exactly over texts joined by whitespace."""
+    return len(text.split()), len(_PIECE.findall(text))
+
+
+def _estimate(words: int, pieces: int) -> int:
+    return max(words, int(pieces / 1.1))
 
 
 def _words(text: str) -> int:
@@ -142,62 +192,158 @@ def _words(text: str) -> int:
     MiniLM's limit is in word pieces; prose has ~1.2 per word, but `a.b_c: [1]` has
     many, so a budget in plain words let tables and code overflow the window.
     """
-    return max(len(text.split()), int(len(_PIECE.findall(text)) / 1.1))
+    return _estimate(*_counts(text))
+
+
+def _fits(text: str, limit: int, max_chars: int = MAX_CHUNK_CHARS) -> bool:
+    return len(text) <= max_chars and _words(text) <= limit
+
+
+def _hard_cut(word: str, limit: int, max_chars: int) -> list[str]:
+    """A word without spaces (a minified blob, a base64 line) cut anywhere into pieces that fit."""
+    parts: list[str] = []
+    size, pos = max(1, max_chars), 0
+    while pos < len(word):
+        part = word[pos:pos + size]
+        while _words(part) > limit:  # a piece covers >= 1 character, so this ends by size <= limit
+            size = max(1, min(size - 1, len(part) * limit // (_words(part) + 1)))
+            part = part[:size]
+        parts.append(part)
+        pos += len(part)
+    return parts
+
+
+def _cut_words(line: str, limit: int, max_chars: int) -> list[str]:
+    """A line too big for one chunk, cut between words (each part is a substring of the line)."""
+    parts: list[str] = []
+    start = end = -1
+    words = pieces = 0
+    for m in _NON_SPACE.finditer(line):
+        c_words, c_pieces = _counts(m.group())
+        if start >= 0 and (_estimate(words + c_words, pieces + c_pieces) > limit or m.end() - start > max_chars):
+            parts.append(line[start:end])
+            start = -1
+        if start < 0:
+            if not _fits(m.group(), limit, max_chars):
+                parts.extend(_hard_cut(m.group(), limit, max_chars))
+                continue
+            start, words, pieces = m.start(), 0, 0
+        end, words, pieces = m.end(), words + c_words, pieces + c_pieces
+    if start >= 0:
+        parts.append(line[start:end])
+    return parts
+
+
+def _join_fitting(units: list[str], limit: int, sep: str, max_chars: int = MAX_CHUNK_CHARS,
+                  base: tuple[int, int, int] = (0, 0, 0)) -> list[list[str]]:
+    """Greedy groups of units whose join with ``sep`` (plus ``base`` words, pieces and
+    characters) stays within the limits; a unit that alone is too big is a group alone."""
+    groups: list[list[str]] = []
+    current: list[str] = []
+    words, pieces, chars = base
+    for unit in units:
+        c_words, c_pieces = _counts(unit)
+        if current and (_estimate(words + c_words, pieces + c_pieces) > limit
+                        or chars + len(sep) + len(unit) > max_chars):
+            groups.append(current)
+            current, (words, pieces, chars) = [], base
+        chars += (len(sep) if current else 0) + len(unit)
+        current.append(unit)
+        words, pieces = words + c_words, pieces + c_pieces
+    if current:
+        groups.append(current)
+    return groups
+
+
+def _cut(text: str, limit: int, max_chars: int = MAX_CHUNK_CHARS) -> list[str]:
+    """Text too big for one chunk, cut at line boundaries, then between words, then anywhere."""
+    lines: list[str] = []
+    for line in text.split("\n"):
+        lines.extend([line] if _fits(line, limit, max_chars) else _cut_words(line, limit, max_chars))
+    return ["\n".join(group) for group in _join_fitting(lines, limit, "\n", max_chars)]
+
+
+def _split_code(code: str, limit: int) -> list[str]:
+    """An oversized fence as several fences, cut at line boundaries, each re-opened with its info string."""
+    lines = code.split("\n")
+    fence = _FENCE.match(lines[0])
+    marker = fence.group(1) if fence else "```"
+    # An info string is a language name: a giant one is cut rather than repeated in every piece.
+    opener = lines[0][:_MAX_FENCE_LINE]
+    closed = len(lines) > 1 and lines[-1].strip().startswith(marker)
+    closer = (lines[-1] if closed else marker)[:_MAX_FENCE_LINE]  # still closes the (cut) opener
+    body = lines[1:-1] if closed else lines[1:]
+    o_words, o_pieces = _counts(f"{opener}\n{closer}")
+    room = max(8, limit - _estimate(o_words, o_pieces) - 2)  # the estimate is subadditive up to rounding
+    chars = MAX_CHUNK_CHARS - len(opener) - len(closer) - 2
+    fitted: list[str] = []
+    for line in body:
+        fitted.extend([line] if _fits(line, room, chars) else _cut_words(line, room, chars))
+    groups = _join_fitting(fitted, limit, "\n", MAX_CHUNK_CHARS, (o_words, o_pieces, len(opener) + len(closer) + 2))
+    return ["\n".join([opener, *group, closer]) for group in groups] or [f"{opener}\n{closer}"]
+
+
+def _is_rule(row: str) -> bool:
+    """A table's header rule (``|---|:--:|``); string code, as a regex here was quadratic on spaces."""
+    rest = row.lstrip()
+    rest = rest[1:].lstrip() if rest.startswith("|") else rest
+    rest = rest[1:] if rest.startswith(":") else rest
+    return rest.startswith("--")
 
 
 def _split_table(table: str, budget: int) -> list[str]:
     rows = table.splitlines()
     header, body = rows[:2], rows[2:]
-    if len(rows) < 3 or not re.match(r"^\s*\|?\s*:?-{2,}", rows[1]):
+    if len(rows) < 3 or not _is_rule(rows[1]):
         return [table]
-    parts: list[str] = []
-    current: list[str] = []
-    for row in body:
-        if current and _words("\n".join(header + current + [row])) > budget:
-            parts.append("\n".join(header + current))
-            current = []
-        current.append(row)
-    if current:
-        parts.append("\n".join(header + current))
-    return parts
+    head = "\n".join(header)
+    return ["\n".join([*header, *group])
+            for group in _join_fitting(body, budget, "\n", base=(*_counts(head), len(head) + 1))]
 
 
 def _split_text(text: str, budget: int) -> list[str]:
-    sentences = re.split(r"(?<=[.!?])\s+", text)
+    sentences: list[str] = []
+    for sentence in re.split(r"(?<=[.!?])\s+", text):
+        # A "sentence" with no full stop in 2 MB is cut at lines, then words.
+        sentences.extend([sentence] if _fits(sentence, budget) else _cut(sentence, budget))
     parts: list[str] = []
     current = ""
+    words = pieces = 0  # _counts(current), kept up to date rather than recounted
     for sentence in sentences:
-        if current and _words(current) + _words(sentence) > budget:
+        s_words, s_pieces = _counts(sentence)
+        if current and (_estimate(words, pieces) + _estimate(s_words, s_pieces) > budget
+                        or len(current) + 1 + len(sentence) > MAX_CHUNK_CHARS):
             parts.append(current)
-            current = ""
+            current, words, pieces = "", 0, 0
         current = f"{current} {sentence}".strip()
+        words, pieces = words + s_words, pieces + s_pieces
     if current:
         parts.append(current)
     return parts
 
 
 def pack(section: Section, max_words: int = DEFAULT_MAX_WORDS) -> list[Piece]:
-    """Pack a section's blocks into chunks of at most ``max_words`` (prefix included)."""
+    """Pack a section's blocks into chunks of at most ``max_words`` (prefix included).
+
+    Code may run past the budget, up to MAX_CODE_WORDS; every chunk is within
+    MAX_CHUNK_CHARS.
+    """
     prefix = _words(" ".join(section.heading_path))
     budget = max(40, max_words - prefix)
+    code_limit = max(budget, MAX_CODE_WORDS - prefix)
     units: list[str] = []
     for block in section.blocks:
-        if _words(block.text) <= budget or block.kind == "code":
-            units.append(block.text)  # code is never cut, even when long
+        if block.kind == "code":
+            units.extend([block.text] if _fits(block.text, code_limit) else _split_code(block.text, code_limit))
+        elif _fits(block.text, budget):
+            units.append(block.text)
         elif block.kind == "table":
-            units.extend(_split_table(block.text, budget))
+            for part in _split_table(block.text, budget):  # a giant row or header is cut like prose
+                units.extend([part] if _fits(part, budget) else _cut(part, budget))
         else:
             units.extend(_split_text(block.text, budget))
-    pieces: list[Piece] = []
-    current: list[str] = []
-    for unit in units:
-        if current and _words("\n\n".join([*current, unit])) > budget:
-            pieces.append(Piece(section.heading_path, section.anchor, "\n\n".join(current)))
-            current = []
-        current.append(unit)
-    if current:
-        pieces.append(Piece(section.heading_path, section.anchor, "\n\n".join(current)))
-    return pieces
+    return [Piece(section.heading_path, section.anchor, "\n\n".join(group))
+            for group in _join_fitting(units, budget, "\n\n")]
 
 
 def split(body: str, title: str, max_words: int = DEFAULT_MAX_WORDS) -> list[Piece]:

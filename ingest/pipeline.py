@@ -26,7 +26,8 @@ from docent.sparse import Bm25Encoder
 from ingest.changelog import ChangeLog, ChangeSet, fingerprint
 from ingest.documents import Document, Skipped, read_all
 from ingest.injection import flag_record, write_flags
-from ingest.markdown_splitter import DEFAULT_MAX_WORDS, split
+from ingest.markdown_splitter import DEFAULT_MAX_WORDS, MAX_CHUNKS_PER_DOC, split
+from ingest.visibility import DEFAULT_POLICY, VisibilityPolicy
 
 log = logging.getLogger(__name__)
 
@@ -73,7 +74,11 @@ def chunk_document(doc: Document, max_words: int = DEFAULT_MAX_WORDS) -> dict[st
     """The document's chunks keyed by their deterministic point ids."""
     out: dict[str, Chunk] = {}
     seen: dict[str, int] = {}
-    for position, piece in enumerate(split(doc.body, doc.title, max_words)):
+    pieces = split(doc.body, doc.title, max_words)
+    if len(pieces) > MAX_CHUNKS_PER_DOC:  # 1 MB of alternating headings made 60,000 chunks
+        log.warning("%s: %d chunks, only the first %d are indexed", doc.path, len(pieces), MAX_CHUNKS_PER_DOC)
+        pieces = pieces[:MAX_CHUNKS_PER_DOC]
+    for position, piece in enumerate(pieces):
         url = f"{doc.url}#{piece.anchor}" if piece.anchor else doc.url
         chunk = Chunk(doc.path, doc.title, piece.heading_path, piece.anchor, url, doc.visibility,
                       doc.groups, piece.text, position, doc.doc_hash, doc.doc_hash[:12])
@@ -93,20 +98,22 @@ class Ingestor:
     """Runs ingests against one store with one embedder; reused by watch mode and the server."""
 
     def __init__(self, store: IndexStore, embedder: Embedder, sparse: Bm25Encoder, data_dir: Path,
-                 base_url: str, max_words: int = DEFAULT_MAX_WORDS) -> None:
+                 base_url: str, max_words: int = DEFAULT_MAX_WORDS,
+                 policy: VisibilityPolicy = DEFAULT_POLICY) -> None:
         self.store = store
         self.embedder = embedder
         self.sparse = sparse
         self.changelog = ChangeLog(data_dir)
         self.base_url = base_url
         self.max_words = max_words
+        self.policy = policy
 
     @property
     def meta(self) -> IndexMeta:
         return IndexMeta(self.embedder.name, self.embedder.dim)
 
     def run(self, docs_dir: Path, *, rebuild: bool = False, progress: bool = True,
-            on_change: Callable[[dict[str, Any]], None] | None = None) -> IngestSummary:
+            on_change: Callable[[dict[str, Any]], object] | None = None) -> IngestSummary:
         """Bring the index in line with ``docs_dir``; see the module docstring."""
         if not docs_dir.is_dir():
             raise ConfigError(f"Docs folder {docs_dir} does not exist or is not a folder "
@@ -114,13 +121,15 @@ class Ingestor:
         started = time.perf_counter()
         summary = IngestSummary(rebuilt=rebuild)
         docs: list[Document] = []
-        for item in read_all(docs_dir, self.base_url):
+        for item in read_all(docs_dir, self.base_url, self.policy):
             if isinstance(item, Skipped):
                 log.warning("skipped %s: %s", item.path, item.reason)
                 summary.skipped.append({"path": item.path, "reason": item.reason})
             else:
                 docs.append(item)
                 summary.warnings.extend({"path": item.path, "warning": w} for w in item.warnings)
+                for warning in item.warnings:
+                    log.warning("%s: %s", item.path, warning)
         index = self.store.new_build(self.meta) if rebuild else self.store.active(self.meta)
         summary.collection = index.name
         inventory = index.inventory()

@@ -5,14 +5,18 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from docent.embedder import Embedder, SentenceTransformerEmbedder
+from docent.errors import ConfigError
 from docent.index import IndexStore, open_store
 from docent.settings import Settings
 from docent.sparse import Bm25Encoder
+from ingest.documents import Skipped, read_all
 from ingest.pipeline import Ingestor, IngestSummary
+from ingest.visibility import VisibilityPolicy
 
 log = logging.getLogger(__name__)
 
@@ -24,7 +28,7 @@ def build_embedder(settings: Settings) -> Embedder:
 
 def build_ingestor(settings: Settings, store: IndexStore, embedder: Embedder) -> Ingestor:
     return Ingestor(store, embedder, Bm25Encoder(), settings.data_dir, settings.docs_base_url,
-                    settings.chunk_max_words)
+                    settings.chunk_max_words, VisibilityPolicy.from_settings(settings.visibility))
 
 
 def run(settings: Settings, docs_dir: Path | None = None, *, rebuild: bool = False,
@@ -38,6 +42,32 @@ def run(settings: Settings, docs_dir: Path | None = None, *, rebuild: bool = Fal
         store.close()
 
 
+@dataclass(frozen=True, slots=True)
+class VisibilityRow:
+    """One line of ``docent ingest --check-visibility``."""
+
+    path: str
+    visibility: str  # public | internal | skipped
+    groups: tuple[str, ...]
+    rule: str
+    ok: bool  # False: failed closed, or nothing decided and the source has no default
+
+
+def check_visibility(settings: Settings, docs_dir: Path | None = None) -> list[VisibilityRow]:
+    """Every doc's access and the rule that decided it; reads files only, never the index."""
+    docs = docs_dir or settings.docs_dir
+    if not docs.is_dir():
+        raise ConfigError(f"Docs folder {docs} does not exist or is not a folder (set DOCENT_DOCS_DIR or pass PATH).")
+    rows = []
+    for item in read_all(docs, settings.docs_base_url, VisibilityPolicy.from_settings(settings.visibility)):
+        if isinstance(item, Skipped):
+            rows.append(VisibilityRow(item.path, "skipped", (), item.reason, True))
+        else:
+            failed = item.visibility_rule.startswith("failed closed") or item.visibility_rule.startswith("no decision")
+            rows.append(VisibilityRow(item.path, item.visibility, item.groups, item.visibility_rule, not failed))
+    return sorted(rows, key=lambda r: r.path)
+
+
 class Watcher:
     """Re-ingests when files under the docs folder change, until stopped.
 
@@ -47,7 +77,7 @@ class Watcher:
 
     def __init__(self, ingestor: Ingestor, docs_dir: Path,
                  on_summary: Callable[[IngestSummary], None] | None = None,
-                 on_change: Callable[[dict[str, Any]], None] | None = None) -> None:
+                 on_change: Callable[[dict[str, Any]], object] | None = None) -> None:
         self.ingestor = ingestor
         self.docs_dir = docs_dir
         self.on_summary = on_summary
@@ -74,8 +104,20 @@ class Watcher:
             except Exception:  # a bad edit must not kill the watcher
                 log.exception("ingest after a docs change failed; will retry on the next change")
 
-    def start_thread(self) -> threading.Thread:
-        thread = threading.Thread(target=self.loop, name="docent-watch", daemon=True)
+    def start_thread(self, *, ingest_first: bool = True) -> threading.Thread:
+        """Run ``loop`` on a daemon thread, after one ingest: how the server hosts the worker.
+
+        A failing first ingest is logged, not raised: the API keeps serving the previous index.
+        """
+        def run() -> None:
+            if ingest_first:
+                try:
+                    self.ingest_now()
+                except Exception:
+                    log.exception("initial ingest failed; watching for the next change")
+            self.loop()
+
+        thread = threading.Thread(target=run, name="docent-watch", daemon=True)
         thread.start()
         return thread
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import re
 import time
 from collections.abc import AsyncIterator
@@ -84,12 +85,18 @@ def _section(hit: Hit) -> str:
     return " > ".join(path[1:] if len(path) > 1 else path)
 
 
-def build_messages(question: str, hits: list[Hit]) -> list[ChatMessage]:
+def source_texts(hits: list[Hit], max_chars: int | None = None) -> list[str]:
+    """Each source's text as the model sees it: at most ``max_chars`` characters."""
+    return [h.text[:max_chars] for h in hits]
+
+
+def build_messages(question: str, hits: list[Hit], max_source_chars: int | None = None) -> list[ChatMessage]:
     """System prompt first and unchanging, so llama.cpp reuses its KV cache across requests."""
+    texts = source_texts(hits, max_source_chars)  # cut before fencing, so a cut-off tag is fenced too
     sources = "\n".join(
         prompts.render("source", n=str(i), title=guard.attr(str(h.payload.get("title", ""))),
-                       section=guard.attr(_section(h)), text=guard.fence(h.text))
-        for i, h in enumerate(hits, start=1)
+                       section=guard.attr(_section(h)), text=guard.fence(text))
+        for i, (h, text) in enumerate(zip(hits, texts, strict=True), start=1)
     )
     return [
         {"role": "system", "content": prompts.render("answer_system")},
@@ -141,7 +148,9 @@ async def prepare(question: str, history: list[dict[str, str]], *, access: Acces
         reason = "no_results"
     elif retrieval.top_similarity < chat.min_similarity:
         reason = "low_relevance"
-    return Prepared(question, query, retrieval, build_messages(question, retrieval.hits), timings, reason, deadline)
+    # Fencing is regex work over document text: off the event loop, like retrieval.
+    messages = await asyncio.to_thread(build_messages, question, retrieval.hits, chat.max_source_chars)
+    return Prepared(question, query, retrieval, messages, timings, reason, deadline)
 
 
 def _citations(hits: list[Hit], cited: list[int]) -> list[Citation]:
@@ -172,14 +181,14 @@ def degraded(prep: Prepared) -> Answer:
 def finish(prep: Prepared, raw: str, *, chat: ChatSettings, model: str, prompt_tokens: int,
            completion_tokens: int, fallback_used: bool) -> Answer:
     """Turn the model's raw text into a checked answer (or an honest abstention)."""
-    usage = {"model": model, "prompt_tokens": prompt_tokens, "completion_tokens": completion_tokens,
+    usage: dict[str, Any] = {"model": model, "prompt_tokens": prompt_tokens, "completion_tokens": completion_tokens,
              "fallback_used": fallback_used}
     if guard.leaks_prompt(raw):  # recited its instructions (an injection, or a user asking)
         return abstention(prep, "prompt_leak", **usage)
     if NOT_IN_DOCS in raw:
         return abstention(prep, "model_declined", **usage)
     if chat.attribute_citations:  # markers for unmarked sentences one source clearly supports
-        raw = attribute(raw, [h.text for h in prep.retrieval.hits])
+        raw = attribute(raw, source_texts(prep.retrieval.hits, chat.max_source_chars))
     checked = check(raw, len(prep.retrieval.hits))
     # A reply that is only markers ("[1]") says nothing: it is not an answer.
     bare = re.sub(r"\[\d+\]", "", checked.text).strip(" .,;:-\n")
@@ -205,8 +214,10 @@ async def answer(question: str, history: list[dict[str, str]], *, access: Access
     except (ModelUnavailableError, TimeoutError):
         return degraded(prep)
     prep.timings_ms["generate"] = (time.perf_counter() - t0) * 1000
-    return finish(prep, done.text, chat=chat, model=done.model, prompt_tokens=done.prompt_tokens,
-                  completion_tokens=done.completion_tokens, fallback_used=done.fallback_used)
+    # Checking citations is text work over the reply and the sources: a thread, not the event loop.
+    return await asyncio.to_thread(functools.partial(
+        finish, prep, done.text, chat=chat, model=done.model, prompt_tokens=done.prompt_tokens,
+        completion_tokens=done.completion_tokens, fallback_used=done.fallback_used))
 
 
 StreamItem = tuple[Literal["delta"], str] | tuple[Literal["final"], Answer]
@@ -262,5 +273,6 @@ async def answer_stream(question: str, history: list[dict[str, str]], *, access:
         yield ("delta", raw[sent:])  # what was held back turned out harmless
     prep.timings_ms["generate"] = (time.perf_counter() - t0) * 1000
     end = end or StreamEnd(model="", prompt_tokens=0, completion_tokens=0, fallback_used=False)
-    yield ("final", finish(prep, raw, chat=chat, model=end.model, fallback_used=end.fallback_used,
-                           prompt_tokens=end.prompt_tokens, completion_tokens=end.completion_tokens))
+    yield ("final", await asyncio.to_thread(functools.partial(
+        finish, prep, raw, chat=chat, model=end.model, fallback_used=end.fallback_used,
+        prompt_tokens=end.prompt_tokens, completion_tokens=end.completion_tokens)))

@@ -11,7 +11,7 @@ from fastapi import APIRouter, FastAPI
 from docent.settings import Settings
 from service import observability
 from service.api import access, errors
-from service.api.limits import BodySizeLimit
+from service.api.limits import BodySizeLimit, HeadAsGet
 from service.api.routes import admin, chat, console, health, metrics, pages, search, widget
 from service.runtime import Runtime
 
@@ -38,12 +38,15 @@ def create_app(settings: Settings, *, runtime: Runtime | None = None,
         title="Docent",
         version="0.1.0",
         summary="Answers from your documentation, with citations, or an honest handoff.",
-        # /docs serves the public documentation pages (citation URLs point there).
-        docs_url="/api-docs",
+        # /docs serves the public documentation pages (citation URLs point there). The API
+        # docs pages pull Swagger UI / ReDoc from a CDN: only with DOCENT_API_DOCS=true.
+        docs_url="/api-docs" if settings.api_docs else None,
+        redoc_url="/redoc" if settings.api_docs else None,
         swagger_ui_oauth2_redirect_url="/api-docs/oauth2-redirect",
         lifespan=lifespan,
     )
     errors.install(app)
+    app.add_middleware(HeadAsGet)  # innermost: logs and metrics still see HEAD
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_request_bytes)  # inside CORS: 413s carry its headers
     widget.add_cors(app, settings.widget)
     observability.install(app, settings)  # after CORS, so it wraps it

@@ -72,9 +72,11 @@ def check(text: str, n_sources: int) -> CheckedAnswer:
         return lead + "".join(f"[{k}]" for k in sorted(keep)) if keep else ""
 
     # Small models sometimes write "[Source 2]" or "【2】"; normalise before checking.
-    text = re.sub(r"[\[【]\s*(?:source|Source|SOURCE)?\s*(\d{1,3})\s*[\]】]", r"[\1]", text)
+    # (One whitespace run before the optional word, not two in a row: those made it quadratic.)
+    text = re.sub(r"[\[【]\s*(?:(?:source|Source|SOURCE)\s*)?(\d{1,3})\s*[\]】]", r"[\1]", text)
     cleaned = _MARKER.sub(renumber, text)
-    cleaned = re.sub(r"[ \t]+([.,;:!?])", r"\1", cleaned)
+    # Only from the start of a run of blanks: trying every blank of a long run was quadratic.
+    cleaned = re.sub(r"(?<![ \t])[ \t]+([.,;:!?])", r"\1", cleaned)
     cleaned = re.sub(r"[ \t]{2,}", " ", cleaned).strip()
     uncited = [s for s in split_sentences(cleaned)
                if not s.startswith("```") and not _MARKER.search(s) and _needs_citation(s)]
@@ -119,9 +121,13 @@ def attribute(text: str, sources: list[str]) -> str:
     """Add ``[n]`` to unmarked sentences that source ``n`` clearly supports (see module doc)."""
     vocab = [set(_content(source)) for source in sources]
     out, pos = [], 0
+    cursor = 0  # where the next sentence is looked for: past the last one found, so each is found once
     for sentence in split_sentences(text):
-        at = text.find(sentence, pos)
-        if at < 0 or sentence.startswith("```") or _MARKER.search(sentence) or not _needs_citation(sentence):
+        at = text.find(sentence, cursor)
+        if at < 0:
+            continue
+        cursor = at + len(sentence)
+        if sentence.startswith("```") or _MARKER.search(sentence) or not _needs_citation(sentence):
             continue
         n = _best_source(sentence, vocab)
         if n is None:

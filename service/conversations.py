@@ -69,6 +69,13 @@ feedback = Table(
 )
 
 
+def _inserted_id(result: Any) -> int:
+    """The new row's id from an INSERT's result."""
+    key = result.inserted_primary_key
+    assert key is not None  # every table here has an autoincrement id
+    return int(key[0])
+
+
 class ConversationStore:
     """Create conversations, append turns, read recent history, record feedback."""
 
@@ -90,11 +97,33 @@ class ConversationStore:
                 conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _SCHEMA_LOCK_KEY})
             metadata.create_all(conn)
 
+    @staticmethod
+    def new_id() -> str:
+        """An id for a conversation that ``record_turn(..., new=True)`` will create."""
+        return str(uuid.uuid4())
+
     def create(self, scope: str) -> str:
-        cid = str(uuid.uuid4())
+        cid = self.new_id()
         with self.engine.begin() as conn:
             conn.execute(insert(conversations).values(id=cid, scope=scope, created_at=time.time()))
         return cid
+
+    def record_turn(self, cid: str, scope: str, question: str, answer: str, meta: dict[str, Any] | None,
+                    *, new: bool) -> int:
+        """Store one question and its answer in one transaction; returns the answer's message id.
+
+        With ``new`` the conversation row is created in the same transaction, so a chat that
+        is interrupted or fails before its answer leaves no empty conversation behind.
+        """
+        now = time.time()
+        with self.engine.begin() as conn:
+            if new:
+                conn.execute(insert(conversations).values(id=cid, scope=scope, created_at=now))
+            conn.execute(insert(messages).values(
+                conversation_id=cid, role="user", content=question, meta=None, created_at=now))
+            result = conn.execute(insert(messages).values(
+                conversation_id=cid, role="assistant", content=answer, meta=meta, created_at=time.time()))
+            return _inserted_id(result)
 
     def _check(self, conn: Any, cid: str, scope: str) -> None:
         row = conn.execute(select(conversations.c.scope).where(conversations.c.id == cid)).first()
@@ -116,7 +145,7 @@ class ConversationStore:
         with self.engine.begin() as conn:
             result = conn.execute(insert(messages).values(
                 conversation_id=cid, role=role, content=content, meta=meta, created_at=time.time()))
-            return int(result.inserted_primary_key[0])
+            return _inserted_id(result)
 
     def message(self, cid: str, message_id: int, scope: str) -> dict[str, Any]:
         with self.engine.connect() as conn:
@@ -140,7 +169,7 @@ class ConversationStore:
             result = conn.execute(insert(feedback).values(
                 conversation_id=cid, message_id=message_id, rating=rating, comment=comment,
                 snapshot=json.loads(json.dumps(snapshot, default=str)), created_at=time.time()))
-            return int(result.inserted_primary_key[0])
+            return _inserted_id(result)
 
     def recent_feedback(self, rating: int | None = None, limit: int = 50) -> list[dict[str, Any]]:
         query = select(feedback).order_by(feedback.c.id.desc()).limit(limit)

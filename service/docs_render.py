@@ -20,14 +20,19 @@ from functools import lru_cache
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from docent.paths import doc_file
 from ingest.documents import SUFFIXES, Document, discover, doc_url, read_document
 from ingest.markdown_splitter import scan_blocks, slugify
+from ingest.visibility import DEFAULT_POLICY, VisibilityPolicy
 
 DOCS_PREFIX = "/docs"
 _LIST_ITEM = re.compile(r"^(\s*)([-*+]|\d{1,9}[.)])\s+(.*)$")
-_CODE_SPAN = re.compile(r"(`+)(.+?)\1")
-_LINK = re.compile(r"\[([^\]]+)\]\(([^)\s]+)(?:\s+\"[^\"]*\")?\)")
+# Linear-time on any input (doc text is hostile): neither a label nor a target may hold a
+# bracket, so no two attempts scan the same text. (With ``[^\]]+`` and ``[^)\s]+``,
+# 50 KB of ``[a(`` took 17 s.) Code spans and emphasis are matched with string code below.
+_LINK = re.compile(r"\[([^\[\]]+)\]\(([^)\s\[\]]+)(?:\s+\"[^\"]*\")?\)")
 _SAFE_SCHEMES = {"", "http", "https", "mailto"}
+_MAX_SEGMENT = 255  # bytes in a file name (NAME_MAX): a longer /docs segment names no file
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,15 +51,63 @@ def page_href(rel_path: str) -> str:
 
 # --- inline -----------------------------------------------------------------------------
 
+def _is_word(c: str) -> bool:
+    return c.isalnum() or c == "_"  # what re's \w matches in str patterns
+
+
+def _pair(text: str, mark: str, tag: str, flank: str = "") -> str:
+    """``re.sub(r"(?<![\\wF])M(?=\\S)(.+?)(?<=\\S)M(?![\\wF])", r"<tag>\\1</tag>", text)`` for the
+    mark M, in linear time; F is ``flank`` and the \\w-lookarounds apply only when it is set.
+
+    The regexes were quadratic: every ``*`` with no closer scanned to the end of the text
+    (10 s on 50 KB of `` *a``). Here each mark is looked at once, with a pointer to the
+    next mark that can close.
+    """
+    if mark not in text:
+        return text
+    size, n = len(mark), len(text)
+
+    def flanked(i: int) -> bool:  # the character at i stops a mark opening after / closing before it
+        return bool(flank) and 0 <= i < n and (_is_word(text[i]) or text[i] in flank)
+
+    marks, i = [], text.find(mark)
+    while i >= 0:  # overlapping, as the regex tries every position
+        marks.append(i)
+        i = text.find(mark, i + 1)
+    closers = [q for q in marks if not text[q - 1].isspace() and not flanked(q + size)]
+    out: list[str] = []
+    last = c = 0
+    newline = text.find("\n")
+    for p in marks:
+        if p < last or flanked(p - 1) or p + size >= n or text[p + size].isspace():
+            continue
+        while c < len(closers) and closers[c] < p + size + 1:  # the content is at least one character
+            c += 1
+        if c == len(closers):
+            break
+        while 0 <= newline < p + size:
+            newline = text.find("\n", newline + 1)
+        q = closers[c]
+        if 0 <= newline < q:  # like the regex's ".", the content never spans a line break
+            continue
+        out += [text[last:p], f"<{tag}>", text[p + size:q], f"</{tag}>"]
+        last = q + size
+    out.append(text[last:])
+    return "".join(out)
+
+
 def _emphasis(escaped: str) -> str:
-    escaped = re.sub(r"\*\*(?=\S)(.+?)(?<=\S)\*\*", r"<strong>\1</strong>", escaped)
-    escaped = re.sub(r"(?<![\w*])\*(?=\S)(.+?)(?<=\S)\*(?![\w*])", r"<em>\1</em>", escaped)
-    return re.sub(r"(?<![\w])_(?=\S)(.+?)(?<=\S)_(?![\w])", r"<em>\1</em>", escaped)
+    escaped = _pair(escaped, "**", "strong")
+    escaped = _pair(escaped, "*", "em", flank="*")
+    return _pair(escaped, "_", "em", flank="_")
 
 
 def _href(target: str, doc_path: str) -> str | None:
     """A safe href: relative ``.md`` links point at the rendered page; other schemes are dropped."""
-    parts = urlsplit(target)
+    try:
+        parts = urlsplit(target)
+    except ValueError:  # "http://[x" and friends: not a URL, so not a link
+        return None
     if parts.scheme.lower() not in _SAFE_SCHEMES:
         return None  # javascript:, data: and friends render as plain text
     if parts.scheme or parts.netloc or not parts.path:
@@ -79,13 +132,46 @@ def _text(raw: str, doc_path: str) -> str:
     return "".join(out)
 
 
+def _code_spans(raw: str) -> list[tuple[int, int, int]]:
+    """(start, end, fence length) of each code span: as in CommonMark, a run of n backticks up
+    to the next run of exactly n (a regex ``(`+)(.+?)\\1`` took 24 s on 10 KB of backticks)."""
+    runs: list[tuple[int, int]] = []  # (start, length)
+    i = raw.find("`")
+    while i >= 0:
+        j = i
+        while j < len(raw) and raw[j] == "`":
+            j += 1
+        runs.append((i, j - i))
+        i = raw.find("`", j)
+    later: dict[int, list[int]] = {}  # run length -> indices of runs of that length, last first
+    for k in range(len(runs) - 1, -1, -1):
+        later.setdefault(runs[k][1], []).append(k)
+    spans: list[tuple[int, int, int]] = []
+    k = 0
+    newline = raw.find("\n")
+    while k < len(runs):
+        start, length = runs[k]
+        while 0 <= newline < start:
+            newline = raw.find("\n", newline + 1)
+        same = later[length]
+        while same and same[-1] <= k:
+            same.pop()
+        if same and not 0 <= newline < runs[same[-1]][0]:  # a span never crosses a line break
+            close = same.pop()
+            spans.append((start, runs[close][0] + length, length))
+            k = close + 1
+        else:
+            k += 1
+    return spans
+
+
 def inline(raw: str, doc_path: str = "") -> str:
     """Escaped inline Markdown: code spans first, so nothing inside them is interpreted."""
     out, pos = [], 0
-    for m in _CODE_SPAN.finditer(raw):
-        out.append(_text(raw[pos:m.start()], doc_path))
-        out.append(f"<code>{html.escape(m.group(2).strip(), quote=False)}</code>")
-        pos = m.end()
+    for start, end, length in _code_spans(raw):
+        out.append(_text(raw[pos:start], doc_path))
+        out.append(f"<code>{html.escape(raw[start + length:end - length].strip(), quote=False)}</code>")
+        pos = end
     out.append(_text(raw[pos:], doc_path))
     return "".join(out)
 
@@ -123,17 +209,17 @@ def _table(block: str, doc_path: str) -> str:
 
 def _list(lines: list[str], doc_path: str) -> str:
     """Nested lists by indentation; continuation lines join the item above."""
-    items: list[tuple[int, bool, str]] = []  # (indent, ordered, text)
+    items: list[tuple[int, bool, list[str]]] = []  # (indent, ordered, text parts)
     for line in lines:
         m = _LIST_ITEM.match(line)
         if m:
-            items.append((len(m.group(1).expandtabs(4)), m.group(2)[0].isdigit(), m.group(3)))
+            items.append((len(m.group(1).expandtabs(4)), m.group(2)[0].isdigit(), [m.group(3)]))
         elif items:
-            indent, ordered, text = items[-1]
-            items[-1] = (indent, ordered, f"{text} {line.strip()}")
+            items[-1][2].append(line.strip())  # joined once below: repeated "+=" was quadratic
     out: list[str] = []
     stack: list[tuple[int, str]] = []  # open lists: (indent, tag)
-    for indent, ordered, text in items:
+    for indent, ordered, parts in items:
+        text = " ".join(parts)
         while stack and indent < stack[-1][0]:
             out.append(f"</li></{stack.pop()[1]}>")
         if stack and indent == stack[-1][0]:
@@ -191,6 +277,17 @@ class Rendered:
     headings: list[tuple[int, str, str]]
 
 
+def render_page(doc: Document) -> Rendered:
+    """A page's HTML, rendered once per version (cached per path and content hash), not per request."""
+    return _rendered(doc.path, doc.doc_hash, doc.body)
+
+
+@lru_cache(maxsize=128)
+def _rendered(doc_path: str, _doc_hash: str, body: str) -> Rendered:
+    # The body rides along only to be rendered: a path and hash name one text.
+    return render_markdown(body, doc_path)
+
+
 def render_markdown(body: str, doc_path: str = "") -> Rendered:
     """Markdown to safe HTML; heading ids match the anchors the ingest splitter puts in citation URLs."""
     out: list[str] = []
@@ -216,50 +313,54 @@ def render_markdown(body: str, doc_path: str = "") -> Rendered:
 # --- lookup -----------------------------------------------------------------------------
 
 @lru_cache(maxsize=1024)
-def _read(path: str, root: str, _mtime_ns: int, _size: int) -> object:
-    # Keyed by mtime and size, so an edited page is re-read and an unchanged one is not.
-    return read_document(Path(path), Path(root), DOCS_PREFIX)
+def _read(path: str, root: str, _mtime_ns: int, _size: int, policy: VisibilityPolicy) -> object:
+    # Keyed by mtime and size, so an edited page is re-read and an unchanged one is not;
+    # and by the policy, so /docs decides visibility exactly as the index does.
+    return read_document(Path(path), Path(root), DOCS_PREFIX, policy)
 
 
-def _document(path: Path, root: Path) -> Document | None:
+def _document(path: Path, root: Path, policy: VisibilityPolicy) -> Document | None:
     try:
         stat = path.stat()
-    except OSError:
+    except (OSError, ValueError):
         return None
-    doc = _read(str(path), str(root), stat.st_mtime_ns, stat.st_size)
+    doc = _read(str(path), str(root), stat.st_mtime_ns, stat.st_size, policy)
     return doc if isinstance(doc, Document) else None
 
 
-def find_doc(docs_dir: Path, url_path: str) -> Document | None:
+def find_doc(docs_dir: Path, url_path: str, policy: VisibilityPolicy = DEFAULT_POLICY) -> Document | None:
     """The doc at ``/docs/<url_path>`` whatever its visibility; callers check who may read it."""
     parts = [p for p in url_path.strip("/").split("/") if p]
     if any(p.startswith(".") or "\\" in p or "\x00" in p for p in parts):
         return None  # no traversal, no hidden files
+    if any(len(p.encode("utf-8", "replace")) > _MAX_SEGMENT for p in parts):
+        return None  # no such file can exist (and the OS would say "File name too long")
     root = docs_dir.resolve()
     stem = "/".join(parts)
     names = [stem] if Path(stem).suffix.lower() in SUFFIXES else []
     names += [f"{stem}{suffix}" for suffix in SUFFIXES]
     names += [f"{stem}/index{suffix}".lstrip("/") for suffix in SUFFIXES]
     for name in names:
-        path = (root / name).resolve()
-        if path.is_file() and path.is_relative_to(root):
-            return _document(path, root)
+        # The one containment check ingest uses too: no symlinked folder on the way, and a
+        # file link must land inside the docs folder. Over-long names are "not found".
+        if doc_file(root, Path(name)) is not None:
+            return _document(root / name, root, policy)
     return None
 
 
-def find_public(docs_dir: Path, url_path: str) -> Document | None:
+def find_public(docs_dir: Path, url_path: str, policy: VisibilityPolicy = DEFAULT_POLICY) -> Document | None:
     """The public doc served at ``/docs/<url_path>``; None for missing, internal or unreadable pages."""
-    doc = find_doc(docs_dir, url_path)
+    doc = find_doc(docs_dir, url_path, policy)
     # Internal pages are never served at /docs, whoever asks.
     return doc if doc is not None and doc.visibility == "public" else None
 
 
-def public_pages(docs_dir: Path) -> list[PageLink]:
+def public_pages(docs_dir: Path, policy: VisibilityPolicy = DEFAULT_POLICY) -> list[PageLink]:
     """Every public page, top-level pages first, then by folder and title."""
     root = docs_dir.resolve()
     links = []
     for path in discover(root) if root.is_dir() else []:
-        doc = _document(path, root)
+        doc = _document(path, root, policy)
         if doc is not None and doc.visibility == "public":
             folder = doc.path.split("/")[0] if "/" in doc.path else ""
             links.append(PageLink(doc.title, page_href(doc.path), folder.replace("-", " ").capitalize()))

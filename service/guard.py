@@ -28,18 +28,30 @@ PROMPTS = ("answer_system", "answer_user")
 
 _LT = "<\uff1c\ufe64\u2039\u3008\u27e8"  # "<" and the lookalikes a model may read as one
 _ZW = "\u200b\u200c\u200d\u2060\u00ad"  # zero-width characters that hide a word's spelling
-_WORD_ZW = "".join(f"[{_ZW}]*{c}" for c in "source")
 # A closing tag, or an opening one with attributes (a forged source). A bare "<source>"
-# stays: the CLI docs use it as a placeholder ("pylon restore <source>").
-_SOURCE_TAG = re.compile(rf"[{_LT}]([{_ZW}\s]*/[{_ZW}\s]*{_WORD_ZW}s?\b|[{_ZW}\s]*{_WORD_ZW}s?\s+[\w-]+\s*=)",
-                         re.IGNORECASE)
+# stays: the CLI docs use it as a placeholder ("pylon restore <source>"). Matched on the
+# text with zero-width characters taken out: allowing them between every letter inside
+# the pattern made it quadratic (18 s on 50 KB of "<" and U+200B), and now they cannot
+# hide the tag anywhere in it.
+_SOURCE_TAG = re.compile(rf"[{_LT}](?:\s*/\s*sources?\b|\s*sources?\s+[\w-]+\s*=)", re.IGNORECASE)
+_ZW_ANY = re.compile(f"[{_ZW}]")
 _MARKER = re.compile(r"\[\d+\]")
 _TOKEN = re.compile(rf"[^\W_](?:[^\W_]|[{_ZW}])*")
 
 
 def fence(text: str) -> str:
     """Chunk text with source delimiters neutralised (``</source>`` -> ``&lt;/source>``)."""
-    return _SOURCE_TAG.sub(r"&lt;\1", text)
+    if _ZW_ANY.search(text) is None:
+        starts = [m.start() for m in _SOURCE_TAG.finditer(text)]
+    else:
+        kept = [i for i, c in enumerate(text) if c not in _ZW]  # positions in text of the skeleton
+        starts = [kept[m.start()] for m in _SOURCE_TAG.finditer("".join(text[i] for i in kept))]
+    out, pos = [], 0
+    for start in starts:  # the tag's "<" (or look-alike) becomes "&lt;"; the rest stays as written
+        out += [text[pos:start], "&lt;"]
+        pos = start + 1
+    out.append(text[pos:])
+    return "".join(out)
 
 
 def attr(value: str) -> str:

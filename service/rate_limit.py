@@ -13,7 +13,7 @@ import time
 from collections import deque
 from collections.abc import Callable
 
-from fastapi import HTTPException
+from fastapi import HTTPException, Request
 
 
 class SlidingWindowLimiter:
@@ -50,6 +50,17 @@ class SlidingWindowLimiter:
             window.append(now)
             return None
 
+    def wait(self, key: str) -> float | None:
+        """Like ``hit`` without counting: ``None`` if a hit would be allowed now, else the wait."""
+        now = self._clock()
+        with self._lock:
+            window = self._hits.get(key)
+            while window and window[0] <= now - self.window_s:
+                window.popleft()
+            if window is None or len(window) < self.limit:
+                return None
+            return max(window[0] + self.window_s - now, 0.001)
+
     def _sweep(self, now: float) -> None:
         stale = [k for k, w in self._hits.items() if not w or w[-1] <= now - self.window_s]
         for key in stale:
@@ -68,3 +79,36 @@ def enforce(limiter: SlidingWindowLimiter, key: str, what: str) -> None:
         header = retry_after_header(wait)
         raise HTTPException(429, f"Too many requests from this {what}; retry in {header} s.",
                             headers={"Retry-After": header})
+
+
+def client_address(request: Request) -> str:
+    """The address limits are counted for: the TCP peer, or the client a trusted proxy names.
+
+    uvicorn rewrites ``request.client`` from X-Forwarded-For only for peers listed in
+    ``trusted_proxies`` (``docent.serving``); from anyone else the header is ignored.
+    """
+    return request.client.host if request.client else "unknown"
+
+
+class FailedAuthThrottle:
+    """Failed authentications per client address; over the limit, that address is refused.
+
+    While an address has ``limit`` failures in the last minute, any credential it sends
+    (staff key or widget token) gets 429 + Retry-After before being checked, so keys
+    cannot be guessed faster than that. Requests without credentials are not affected.
+    """
+
+    def __init__(self, limit_per_minute: int, clock: Callable[[], float] = time.monotonic) -> None:
+        self._failures = SlidingWindowLimiter(limit_per_minute, 60.0, clock)
+
+    def check(self, address: str) -> None:
+        """429 while ``address`` is over its failure budget."""
+        wait = self._failures.wait(address)
+        if wait is not None:
+            header = retry_after_header(wait)
+            raise HTTPException(429, f"Too many failed sign-ins from this address; retry in {header} s.",
+                                headers={"Retry-After": header})
+
+    def failed(self, address: str) -> None:
+        """Count one failed authentication from ``address``."""
+        self._failures.hit(address)

@@ -13,6 +13,7 @@ from docent.index import IndexStore, open_store
 from docent.index.resilient import ResilientStore
 from docent.settings import Settings
 from docent.sparse import Bm25Encoder
+from ingest.visibility import VisibilityPolicy
 from service.conversations import ConversationStore
 from service.llm.chat_model import RouterChatModel
 from service.llm.chat_types import ChatModel
@@ -42,6 +43,11 @@ class Runtime:
     extras: dict[str, Any] = field(default_factory=dict)
     _threads: list[threading.Thread] = field(default_factory=list)
     _ingest_lock: threading.Lock = field(default_factory=threading.Lock)
+
+    @property
+    def visibility(self) -> VisibilityPolicy:
+        """The docs folder's access rules, exactly as ingest applies them (for /docs and the console)."""
+        return VisibilityPolicy.from_settings(self.settings.visibility)
 
     @classmethod
     def build(cls, settings: Settings, *, embedder: Embedder | None = None, lock_info: dict[str, Any] | None = None,
@@ -98,17 +104,7 @@ class Runtime:
 
         self.watcher = Watcher(build_ingestor(self.settings, self.store, self.embedder), self.settings.docs_dir,
                                on_change=self._changed)
-
-        def first_then_watch() -> None:
-            try:
-                self.watcher.ingest_now()
-            except Exception:  # the API keeps serving the previous index
-                log.exception("initial ingest failed")
-            self.watcher.loop()
-
-        thread = threading.Thread(target=first_then_watch, name="docent-watch", daemon=True)
-        thread.start()
-        self._threads.append(thread)
+        self._threads.append(self.watcher.start_thread())
 
     def close(self) -> None:
         if self.watcher is not None:

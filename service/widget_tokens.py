@@ -2,7 +2,7 @@
 
 The widget's page holds no secret. Its public site id only lets an allowed origin
 mint a session token; the token only ever grants public visibility, expires after
-``widget.token_ttl_s``, and is rate limited per token and per IP. Tokens are
+``widget.token_ttl_s``, and is rate limited per session and per IP. Tokens are
 ``v1.<payload>.<mac>`` with an HMAC-SHA256 over the payload (stdlib only), so any
 process holding the same ``widget.token_secret`` can verify them without a store.
 """
@@ -22,7 +22,7 @@ from urllib.parse import urlsplit
 from fastapi import HTTPException, Request
 
 from docent.settings import Site, WidgetSettings
-from service.rate_limit import SlidingWindowLimiter, enforce
+from service.rate_limit import SlidingWindowLimiter, client_address, enforce
 
 if TYPE_CHECKING:
     from service.runtime import Runtime
@@ -35,6 +35,17 @@ RENEW_GRACE_S = 24 * 3600
 
 class TokenError(ValueError):
     """A token that is malformed, forged or expired; the message is safe to show."""
+
+
+class TokenExpiredError(TokenError):
+    """A genuine token past its expiry (not a failed authentication: the widget re-mints)."""
+
+
+class ForgedTokenError(HTTPException):
+    """401 for a malformed or forged token: a failed authentication, counted per address."""
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(401, detail, headers={"WWW-Authenticate": "Bearer"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,7 +63,15 @@ def _b64(data: bytes) -> str:
 
 
 def _unb64(text: str) -> bytes:
-    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+    """Strict: only the canonical unpadded urlsafe form ``_b64`` writes decodes.
+
+    The lenient decoder dropped characters outside the alphabet and accepted padding,
+    so one token had many spellings that all verified (and each was its own bucket).
+    """
+    data = base64.b64decode(text + "=" * (-len(text) % 4), altchars=b"-_", validate=True)
+    if _b64(data) != text:
+        raise ValueError("not canonical base64url")
+    return data
 
 
 def mint_token(secret: bytes, claims: TokenClaims) -> str:
@@ -79,7 +98,7 @@ def verify_token(secret: bytes, token: str, now: float, *, grace_s: float = 0) -
     if claims is None:
         raise TokenError("Invalid session token.")
     if claims.expires_at + grace_s < now:
-        raise TokenError("Session token expired; request a new one from POST /v1/widget/session.")
+        raise TokenExpiredError("Session token expired; request a new one from POST /v1/widget/session.")
     return claims
 
 
@@ -155,12 +174,14 @@ class WidgetGuard:
           limit: leaving out the Origin header must not lift the rate limit.
         """
         origin = request.headers.get("origin")
-        ip = request.client.host if request.client else "unknown"
+        ip = client_address(request)
         if token:
             try:
                 claims = verify_token(self.secret, token, time.time())
-            except TokenError as exc:
+            except TokenExpiredError as exc:
                 raise HTTPException(401, str(exc), headers={"WWW-Authenticate": "Bearer"}) from None
+            except TokenError as exc:
+                raise ForgedTokenError(str(exc)) from None
             if origin and normalize_origin(origin) != claims.origin:
                 raise HTTPException(403, "This session token belongs to another origin.")
             site = self.sites.get(claims.site_id)
@@ -168,8 +189,11 @@ class WidgetGuard:
                 # The site was removed or the origin withdrawn since the token was minted.
                 raise HTTPException(403, "This origin may no longer use the widget.")
             self.limit(self.per_ip, ip, "address")
-            self.limit(self.per_token, token.rsplit(".", 1)[-1], "session")
-            return f"widget:{claims.site_id}:{claims.session_id}"
+            # Keyed on the signed session, not the token's text: a renewed token keeps its
+            # session's budget, and no spelling of a token can start a fresh one.
+            scope = f"widget:{claims.site_id}:{claims.session_id}"
+            self.limit(self.per_token, scope, "session")
+            return scope
         if origin:
             own = urlsplit(str(request.base_url)).netloc.lower()
             if urlsplit(normalize_origin(origin)).netloc != own and normalize_origin(origin) not in self.origins:

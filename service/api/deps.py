@@ -12,9 +12,9 @@ from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBea
 
 from docent.errors import DocentError
 from docent.schema import Access
-from service.rate_limit import SlidingWindowLimiter, enforce
+from service.rate_limit import FailedAuthThrottle, SlidingWindowLimiter, client_address, enforce
 from service.runtime import Runtime
-from service.widget_tokens import admit_public
+from service.widget_tokens import ForgedTokenError, admit_public
 
 
 class UnauthorizedError(DocentError):
@@ -50,18 +50,41 @@ def _staff_limiter(runtime: Runtime) -> SlidingWindowLimiter:
     return limiter
 
 
+def _auth_failures(runtime: Runtime) -> FailedAuthThrottle:
+    throttle = runtime.extras.get("auth_failures")
+    if throttle is None:
+        throttle = runtime.extras.setdefault(
+            "auth_failures", FailedAuthThrottle(runtime.settings.auth.failures_per_minute_ip))
+    assert isinstance(throttle, FailedAuthThrottle)
+    return throttle
+
+
 def get_caller(request: Request, runtime: RuntimeDep, key: Annotated[str | None, Depends(_api_key)],
                bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]) -> Caller:
     """Public callers get public docs (after the widget's origin, token and rate checks);
-    a valid staff key adds internal docs for its groups (and has its own rate limit)."""
+    a valid staff key adds internal docs for its groups (and has its own rate limit).
+
+    A wrong key or a forged token counts against the caller's address; past
+    ``auth.failures_per_minute_ip`` its credentials get 429 without being checked.
+    """
+    token = bearer.credentials if bearer else None
+    address = client_address(request)
+    failures = _auth_failures(runtime)
+    if key or token:
+        failures.check(address)
     if not key:
-        return Caller(Access.public(), admit_public(request, runtime, bearer.credentials if bearer else None))
+        try:
+            return Caller(Access.public(), admit_public(request, runtime, token))
+        except ForgedTokenError:
+            failures.failed(address)
+            raise
     digest = hashlib.sha256(key.encode()).hexdigest()
     for staff in runtime.settings.auth.staff_keys:
         if hmac.compare_digest(staff.sha256, digest):
             enforce(_staff_limiter(runtime), staff.name, "API key")
             access = Access.staff(frozenset(staff.groups), all_groups=staff.admin)
             return Caller(access, f"staff:{staff.name}", staff=True, admin=staff.admin)
+    failures.failed(address)
     raise UnauthorizedError("Invalid API key.")
 
 

@@ -3,6 +3,9 @@
 A declared Content-Length over the limit is refused before any byte is read; a
 chunked body is counted as it arrives and refused the moment it passes the limit.
 Either way the client gets 413 with a JSON message and the handler never runs.
+A client that disconnects before its body is complete gets no handler run either.
+
+Also here: HEAD answered for every GET route (``HeadAsGet``).
 """
 
 from __future__ import annotations
@@ -57,6 +60,8 @@ class BodySizeLimit:
         seen = 0
         while True:
             message = await receive()
+            if message["type"] == "http.disconnect":
+                return  # gone (or cut off by the server's body deadline): nobody to answer
             if message["type"] != "http.request":
                 await self.app(scope, _replay([], message, receive), send)
                 return
@@ -74,3 +79,34 @@ class BodySizeLimit:
         start, body = _refusal(self.max_bytes)
         await send(start)
         await send({"type": "http.response.body", "body": body})
+
+
+class HeadAsGet:
+    """Answer HEAD for every GET route (uptime checkers use it), as pure ASGI.
+
+    The app sees a GET (so routing, access checks and headers are the GET's own) and
+    the body is dropped on the way out; uvicorn would drop it too, but not every server
+    does. Installed innermost, so logs and metrics still say HEAD.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] != "HEAD":
+            await self.app(scope, receive, send)
+            return
+
+        async def headers_only(message: Message) -> None:
+            if message["type"] == "http.response.body":
+                message = {**message, "body": b""}
+            await send(message)
+
+        inner = {**scope, "method": "GET"}
+        try:
+            await self.app(inner, receive, headers_only)
+        finally:
+            # The router records the matched route in the scope it was given: hand it back,
+            # so the access log and metrics name the route, but keep the method HEAD
+            # (the server reads it to send no body).
+            scope.update({k: v for k, v in inner.items() if k != "method"})

@@ -2,23 +2,38 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+
+# Message ids are the conversation store's integer keys: 32-bit on PostgreSQL, so a larger
+# number can name no message (and would overflow the query) rather than be looked up.
+MAX_ID = 2**31 - 1
+
+
+def _no_nul(value: str) -> str:
+    # PostgreSQL text cannot hold NUL (the insert or query fails): refuse it at the edge, as 422.
+    if "\x00" in value:
+        raise ValueError("must not contain NUL (\\u0000) characters")
+    return value
+
+
+Text = Annotated[str, AfterValidator(_no_nul)]
+"""A string that is stored or used in a query: no NUL characters."""
 
 
 class ChatMessage(BaseModel):
     model_config = ConfigDict(extra="forbid")
     role: Literal["user", "assistant"]
-    content: str = Field(max_length=8000)
+    content: Text = Field(max_length=8000)
 
 
 class ChatRequest(BaseModel):
     """A question, optionally continuing a conversation."""
 
     model_config = ConfigDict(extra="forbid")
-    message: str = Field(min_length=1, max_length=100_000, description="The user's question.")
-    conversation_id: str | None = Field(None, max_length=64, description="Continue this conversation.")
+    message: Text = Field(min_length=1, max_length=100_000, description="The user's question.")
+    conversation_id: Text | None = Field(None, max_length=64, description="Continue this conversation.")
     stream: bool = Field(False, description="Answer as Server-Sent Events.")
 
 
@@ -74,7 +89,7 @@ class SearchResult(BaseModel):
     url: str
     score: float
     similarity: float = Field(description="Dense cosine similarity to the query.")
-    text: str
+    text: str = Field(description="The chunk's text, cut to chat.max_result_chars characters (default 4000).")
 
 
 class SearchResponse(BaseModel):
@@ -84,10 +99,10 @@ class SearchResponse(BaseModel):
 
 class FeedbackRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    conversation_id: str = Field(max_length=64)
-    message_id: int = Field(ge=1)
+    conversation_id: Text = Field(max_length=64)
+    message_id: int = Field(ge=1, le=MAX_ID)
     rating: Literal[1, -1] = Field(description="1 thumbs up, -1 thumbs down.")
-    comment: str | None = Field(None, max_length=2000)
+    comment: Text | None = Field(None, max_length=2000)
 
 
 class ErrorBody(BaseModel):

@@ -5,7 +5,18 @@
   var KEY = "docent:console:key", $ = function (id) { return document.getElementById(id); };
   var state = { key: sessionStorage.getItem(KEY), conv: null };
 
+  // Only http(s), mailto and relative URLs become links (the rule of docent/urls.py, also in widget.js):
+  // judged after dropping the controls and spaces browsers ignore, so "java\tscript:" is refused too.
+  function safeUrl(url) {
+    var m = /^([a-z][a-z0-9+.\-]*):/i.exec(String(url).replace(/[\u0000-\u0020\u007f]/g, ""));
+    return !m || /^(https?|mailto)$/i.test(m[1]);
+  }
   function h(tag, attrs, kids) {  // text only: nothing from the API is parsed as HTML, except rendered docs
+    if (tag === "a" && attrs && !safeUrl(attrs.href)) {  // another scheme: plain text, never a link
+      var plain = {};
+      for (var a in attrs) if (a !== "href" && a !== "target" && a !== "rel") plain[a] = attrs[a];
+      tag = "span"; attrs = plain;
+    }
     var el = document.createElement(tag);
     for (var k in attrs || {}) {
       if (k === "text") el.textContent = attrs[k];
@@ -111,13 +122,19 @@
     });
   }
   function openReport() {
-    // The report needs the key, which a plain link cannot send: fetch it and open a local copy.
-    var win = window.open("", "_blank");
-    api("/v1/evals/latest?format=html", { raw: true }).then(function (r) { return r.blob(); }).then(function (blob) {
-      var url = URL.createObjectURL(new Blob([blob], { type: "text/html" }));
-      if (win) win.location = url; else window.location = url;
-    }).catch(function (err) { if (win) win.close(); alert("No report: " + err.message); });
+    // The report needs the key, which a frame or a link cannot send: fetch it here and show it in a
+    // sandboxed frame. Unlike a window.open() pop-up (which gets a copy of this tab's sessionStorage),
+    // the frame is an opaque origin: no key, no access to this page. Its sort script is
+    // /static/eval-report.js, which this page's policy allows.
+    api("/v1/evals/latest?format=html", { raw: true }).then(function (r) { return r.text(); }).then(function (html) {
+      $("report-frame").srcdoc = html;
+      $("report-view").showModal();
+    }).catch(function (err) {
+      if (err.message !== "unauthorized") $("evals").appendChild(h("p", { "class": "err", role: "alert", text: "No report: " + err.message }));
+    });
   }
+  $("report-close").addEventListener("click", function () { $("report-view").close(); });
+  $("report-view").addEventListener("close", function () { $("report-frame").removeAttribute("srcdoc"); });
 
   // --- asking and explaining -----------------------------------------------------------------
   $("ask-form").addEventListener("submit", function (e) {

@@ -15,8 +15,20 @@
   function load(name) { try { return JSON.parse(sessionStorage.getItem(KEY + name) || "null"); } catch (e) { return null; } }
   function save(name, v) { try { sessionStorage.setItem(KEY + name, JSON.stringify(v)); } catch (e) { /* private mode */ } }
 
+  // Only http(s), mailto and relative URLs become links (the rule of docent/urls.py, also in console.js):
+  // judged after dropping the controls and spaces browsers ignore, so "java\tscript:" is refused too.
+  function safeUrl(url) {
+    var m = /^([a-z][a-z0-9+.\-]*):/i.exec(String(url).replace(/[\u0000-\u0020\u007f]/g, ""));
+    return !m || /^(https?|mailto)$/i.test(m[1]);
+  }
   // Elements are built with textContent only: answers, titles and snippets are never parsed as HTML.
+  // A link whose URL has another scheme (a doc's front matter may say anything) renders as plain text.
   function h(tag, attrs, kids) {
+    if (tag === "a" && attrs && !safeUrl(attrs.href)) {
+      var plain = {};
+      for (var a in attrs) if (a !== "href" && a !== "target" && a !== "rel") plain[a] = attrs[a];
+      tag = "span"; attrs = plain;
+    }
     var el = document.createElement(tag);
     for (var k in attrs || {}) {
       if (k === "text") el.textContent = attrs[k];
@@ -374,8 +386,8 @@
     setBusy(ctrl); announce("The assistant is typing.");
     authed("/v1/chat", { message: q, conversation_id: state.conv.id, stream: true }, ctrl.signal).then(function (resp) {
       return readSSE(resp, function (ev, data) {
-        if (ev === "meta") { state.conv.id = data.conversation_id; persist(); }
-        else if (ev === "delta") {
+        // The conversation exists once its first answer is stored: its id is taken from "final".
+        if (ev === "delta") {
           if (b.typing.parentNode) b.typing.remove();
           text += data.text; b.deltas++; b.body.textContent = text; scroll();
         } else if (ev === "final") final = data;
@@ -383,7 +395,7 @@
       });
     }).then(function () {
       if (!final) throw new ApiError(0, "cut");
-      var turn = { q: q, a: final }; state.conv.turns.push(turn); persist();
+      var turn = { q: q, a: final }; state.conv.id = final.conversation_id; state.conv.turns.push(turn); persist();
       finishAnswer(b, turn); setBusy(null);
       announce("Answer: " + b.body.textContent + (final.answerable ? "" : " Not in the documentation."));
     }).catch(function (err) {

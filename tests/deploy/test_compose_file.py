@@ -1,4 +1,5 @@
-"""docker-compose.yml and the cluster override: services, healthchecks, volumes, profiles, pins, no secrets."""
+"""docker-compose.yml and the cluster override: services, healthchecks, volumes, profiles, pins, no secrets,
+and the reverse proxy as the only published service."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ import yaml
 REPO = Path(__file__).resolve().parents[2]
 COMPOSE = REPO / "docker-compose.yml"
 CLUSTER = REPO / "docker-compose.cluster.yml"
+NGINX = REPO / "deploy" / "nginx.conf"
 SECRET_NAME = re.compile(r"(KEY|SECRET|PASSWORD|TOKEN)", re.I)
 # Values that may sit inline under a secret-looking name: interpolations and non-secrets.
 ALLOWED_INLINE = {"[]", "no-key-needed-by-the-local-llm"}
@@ -35,10 +37,10 @@ def _env(service: dict[str, Any]) -> dict[str, str]:
 
 
 def test_compose_has_the_services_and_profiles() -> None:
-    """qdrant, api and worker always; llm and postgres only behind their profiles."""
+    """proxy, qdrant, api and worker always; llm and postgres only behind their profiles."""
     services = _load(COMPOSE)["services"]
-    assert {"qdrant", "api", "worker", "llm", "postgres"} <= set(services)
-    for name in ("qdrant", "api", "worker"):
+    assert {"proxy", "qdrant", "api", "worker", "llm", "postgres"} <= set(services)
+    for name in ("proxy", "qdrant", "api", "worker"):
         assert not services[name].get("profiles"), name
     assert services["llm"]["profiles"] == ["llm"]
     assert services["postgres"]["profiles"] == ["postgres"]
@@ -85,18 +87,49 @@ def test_compose_no_secrets_inline() -> None:
                     assert value.startswith("${") and value.endswith("}"), (path.name, name, key, value)
 
 
-def test_compose_api_runs_uvicorn_workers_and_worker_watches() -> None:
-    """The API is the multi-worker factory app in server mode; the worker runs `docent ingest --watch`."""
+def test_compose_api_runs_docent_serve_workers_and_worker_watches() -> None:
+    """The API is `docent serve --workers N` (so its proxy trust and connection limits apply) in
+    server mode; the worker runs `docent ingest --watch`."""
     services = _load(COMPOSE)["services"]
     api, worker = services["api"], services["worker"]
-    assert api["command"][:3] == ["uvicorn", "docent.asgi:app_from_env", "--factory"]
-    assert "--workers" in api["command"]
+    assert api["command"][:2] == ["docent", "serve"]
+    assert "--workers" in api["command"] and "--proxy-headers" not in api["command"]
     assert worker["command"][:3] == ["docent", "ingest", "--watch"]
     for service in (api, worker):
         env = _env(service)
         assert env["QDRANT_URL"].startswith("${QDRANT_URL:-http://qdrant:6333")
         assert env["DOCENT_WATCH"] == "false"
         assert service["depends_on"]["qdrant"]["condition"] == "service_healthy"
+
+
+def test_compose_publishes_only_the_proxy_and_api_trusts_only_it() -> None:
+    """nginx is the one published service; the API believes X-Forwarded-For from the proxy's fixed address only."""
+    for path in (COMPOSE, CLUSTER):
+        published = {name for name, service in _load(path)["services"].items() if service.get("ports")}
+        assert published == ({"proxy"} if path == COMPOSE else set()), path.name
+    data = _load(COMPOSE)
+    proxy, api = data["services"]["proxy"], data["services"]["api"]
+    assert re.fullmatch(r"nginx:\d+\.\d+\.\d+-alpine", proxy["image"])
+    assert proxy["ports"] == ["${DOCENT_PORT:-8000}:8080"]
+    assert "./deploy/nginx.conf:/etc/nginx/nginx.conf:ro" in proxy["volumes"]
+    proxy_ip = proxy["networks"]["default"]["ipv4_address"]
+    assert _env(api)["DOCENT_TRUSTED_PROXIES"] == proxy_ip == "${DOCENT_PROXY_IP:-172.30.80.10}"
+    subnet = data["networks"]["default"]["ipam"]["config"][0]["subnet"]
+    assert subnet == "${DOCENT_SUBNET:-172.30.80.0/24}"
+    assert api["expose"] == ["8000"]
+
+
+def test_nginx_config_bounds_clients_and_replaces_forwarded_for() -> None:
+    """The proxy limits header size, slow headers/bodies, body size and connections, and overwrites
+    the client's own X-Forwarded-For with the address it saw."""
+    conf = NGINX.read_text()
+    for directive in ("large_client_header_buffers", "client_header_timeout", "client_body_timeout",
+                      "client_max_body_size", "keepalive_timeout", "send_timeout", "limit_conn per_ip_conn",
+                      "limit_req zone=per_ip_req", "proxy_buffering off"):
+        assert re.search(rf"^\s*{re.escape(directive)}\b", conf, re.M), directive
+    assert re.search(r"^\s*proxy_set_header X-Forwarded-For \$remote_addr;", conf, re.M)
+    assert "$proxy_add_x_forwarded_for" not in conf
+    assert re.search(r"^\s*listen 8080;", conf, re.M)
 
 
 def test_cluster_override_runs_three_peers_in_distributed_mode() -> None:
@@ -138,7 +171,7 @@ def test_compose_config_parses_with_every_profile(files: list[str], tmp_path: Pa
                             cwd=REPO, capture_output=True, text=True, env=env, timeout=60)
     assert result.returncode == 0, result.stderr
     services = set(result.stdout.split())
-    assert {"qdrant", "api", "worker", "llm", "postgres"} <= services
+    assert {"proxy", "qdrant", "api", "worker", "llm", "postgres"} <= services
     if len(files) == 2:
         assert {"qdrant-2", "qdrant-3"} <= services
 

@@ -135,6 +135,7 @@ def build_runtime(data: Path, store: IndexStore, embedder: Embedder, model: str,
                         database_url=database_url)
     settings.auth.staff_keys = staff_keys()
     settings.auth.rate_per_minute_key = 100_000
+    settings.auth.failures_per_minute_ip = 100_000
     settings.chat = settings.chat.model_copy(update={"min_similarity": 0.0, "top_k": 10, **chat})
     settings.widget = WidgetSettings(sites=[Site(site_id=SITE, allowed_origins=["http://testserver"])],
                                      rate_per_minute_token=100_000, rate_per_minute_ip=100_000)

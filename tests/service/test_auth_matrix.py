@@ -28,6 +28,8 @@ def app_client(make_runtime: Callable[..., Runtime]) -> TestClient:
     # The matrix sends a few hundred requests from one address.
     runtime.settings.widget = runtime.settings.widget.model_copy(update={"rate_per_minute_ip": 10_000,
                                                                          "rate_per_minute_token": 10_000})
+    # ...and one wrong key per protected operation: more than the failed-sign-in budget.
+    runtime.settings.auth.failures_per_minute_ip = 10_000
     client = TestClient(build_app(runtime.settings, runtime))
     client.__enter__()
     return client

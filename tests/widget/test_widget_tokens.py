@@ -39,6 +39,34 @@ def test_token_tampered_is_refused(mangle: object) -> None:
         verify_token(SECRET, mangle(token), now=0)  # type: ignore[operator]
 
 
+def _variants(token: str) -> list[str]:
+    """Spellings a lenient base64 decoder reads as the same token."""
+    version, payload, mac = token.split(".")
+    last = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+    # 43 characters carry 258 bits for a 256-bit MAC: the last one's low 2 bits are spare.
+    spare = last[(last.index(mac[-1]) & ~3) + ((last.index(mac[-1]) + 1) & 3)]
+    return [
+        token + "=", token + "==", token + "!", token + "~~",            # padding and junk appended
+        f"{version}.{payload}.{mac[:10]}!{mac[10:]}",                    # junk inserted in the MAC
+        f"{version}.{payload[:5]}*{payload[5:]}.{mac}",                  # ... and in the payload
+        f"{version}.{payload}.{mac[:-1]}{spare}",                         # non-canonical last character
+        f"{version}.{payload}.{mac}".replace("-", "+").replace("_", "/"),  # the other alphabet
+        f"{version}.{payload}= .{mac}",
+    ]
+
+
+def test_token_variants_are_refused() -> None:
+    """Only the exact minted spelling verifies: appended, inserted or padding characters, a
+    non-canonical last character or the standard alphabet all make it invalid."""
+    token = mint_token(SECRET, CLAIMS)
+    variants = [v for v in _variants(token) if v != token]
+    assert len(variants) >= 8
+    for variant in variants:
+        with pytest.raises(TokenError, match="Invalid|Malformed"):
+            verify_token(SECRET, variant, now=0)
+    assert verify_token(SECRET, token, now=0) == CLAIMS
+
+
 def test_token_other_secret_is_refused() -> None:
     """A token signed with another key (another deployment) is refused."""
     with pytest.raises(TokenError, match="Invalid"):

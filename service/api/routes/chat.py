@@ -28,7 +28,8 @@ class MessageTooLongError(DocentError):
     status_code = 422
 
 
-def _start(body: ChatRequest, runtime: Runtime, caller: Caller) -> tuple[str, list[dict[str, str]]]:
+def _start(body: ChatRequest, runtime: Runtime, caller: Caller) -> tuple[str, list[dict[str, str]], bool]:
+    """The conversation id, its recent history, and whether it is new (created with its first turn)."""
     limit = runtime.settings.chat.max_message_chars
     if len(body.message) > limit:
         raise MessageTooLongError(f"message is {len(body.message)} characters; the limit is {limit}.")
@@ -37,8 +38,9 @@ def _start(body: ChatRequest, runtime: Runtime, caller: Caller) -> tuple[str, li
     store = runtime.conversations
     if body.conversation_id:
         return body.conversation_id, store.history(body.conversation_id, caller.scope,
-                                                   runtime.settings.chat.history_turns)
-    return store.create(caller.scope), []
+                                                   runtime.settings.chat.history_turns), False
+    # Not stored yet: the row is written with the first answer, so an interrupted chat leaves none.
+    return store.new_id(), [], True
 
 
 def to_response(ans: answering.Answer, chat: ChatSettings, cid: str, message_id: int, started: float) -> ChatResponse:
@@ -61,9 +63,8 @@ def to_response(ans: answering.Answer, chat: ChatSettings, cid: str, message_id:
     })
 
 
-def _record(runtime: Runtime, cid: str, question: str, ans: answering.Answer) -> int:
-    """Store the turn; the meta is what the staff console shows about why."""
-    runtime.conversations.append(cid, "user", question)
+def _record(runtime: Runtime, caller: Caller, cid: str, new: bool, question: str, ans: answering.Answer) -> int:
+    """Store the turn (and a new conversation) at once; the meta is what the staff console shows about why."""
     meta = {
         "citations": [asdict(c) for c in ans.citations],
         "answerable": ans.answerable, "abstain_reason": ans.abstain_reason, "model": ans.model,
@@ -72,7 +73,7 @@ def _record(runtime: Runtime, cid: str, question: str, ans: answering.Answer) ->
                        "similarity": round(h.similarity, 4)} for h in ans.retrieval.hits],
     }
     # Abstentions are stored as the user saw them, never with model text.
-    return runtime.conversations.append(cid, "assistant", ans.text, meta)
+    return runtime.conversations.record_turn(cid, caller.scope, question, ans.text, meta, new=new)
 
 
 @router.post("/chat", response_model=ChatResponse,
@@ -82,14 +83,14 @@ def _record(runtime: Runtime, cid: str, question: str, ans: answering.Answer) ->
 async def chat(body: ChatRequest, runtime: RuntimeDep, caller: CallerDep, obs: ObservabilityDep) -> Any:
     """Answer a question from the docs the caller may see, with citations, or abstain with a handoff."""
     started = time.perf_counter()
-    cid, history = _start(body, runtime, caller)
+    cid, history, new = _start(body, runtime, caller)
     if body.stream:
-        return StreamingResponse(_sse(body.message, history, cid, runtime, caller, started, obs),
+        return StreamingResponse(_sse(body.message, history, cid, new, runtime, caller, started, obs),
                                  media_type="text/event-stream",
                                  headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
     ans = await answering.answer(body.message, history, access=caller.access, retriever=runtime.retriever,
                                  model=runtime.model, chat=runtime.settings.chat, reranker=runtime.reranker)
-    message_id = _record(runtime, cid, body.message, ans)
+    message_id = _record(runtime, caller, cid, new, body.message, ans)
     obs.answered(ans, question=body.message, staff=caller.staff, mode="json", seconds=time.perf_counter() - started)
     return to_response(ans, runtime.settings.chat, cid, message_id, started)
 
@@ -98,8 +99,8 @@ def _event(name: str, data: Any) -> str:
     return f"event: {name}\ndata: {json.dumps(data)}\n\n"
 
 
-async def _sse(question: str, history: list[dict[str, str]], cid: str, runtime: Runtime, caller: Caller,
-               started: float, obs: Observability) -> AsyncIterator[str]:
+async def _sse(question: str, history: list[dict[str, str]], cid: str, new: bool, runtime: Runtime,
+               caller: Caller, started: float, obs: Observability) -> AsyncIterator[str]:
     yield _event("meta", {"conversation_id": cid})
     try:
         async for kind, payload in answering.answer_stream(
@@ -108,7 +109,8 @@ async def _sse(question: str, history: list[dict[str, str]], cid: str, runtime: 
             if kind == "delta":
                 yield _event("delta", {"text": payload})
             else:
-                message_id = _record(runtime, cid, question, payload)
+                assert isinstance(payload, answering.Answer)  # the one event that is not a delta
+                message_id = _record(runtime, caller, cid, new, question, payload)
                 obs.answered(payload, question=question, staff=caller.staff, mode="sse",
                              seconds=time.perf_counter() - started)
                 final = to_response(payload, runtime.settings.chat, cid, message_id, started)

@@ -20,7 +20,7 @@ from ingest.injection import read_flags
 from service.api.deps import Caller, RuntimeDep, StaffDep
 from service.api.routes.pages import CSP, fill, page
 from service.conversations import conversations, feedback, messages
-from service.docs_render import find_doc, render_markdown
+from service.docs_render import find_doc, render_page
 
 router = APIRouter(tags=["console"])
 _SCAN = 5000  # how many recent messages the abstention ranking reads
@@ -36,10 +36,10 @@ def _scope_filter(caller: Caller) -> Any:
     return ~conversations.c.scope.startswith("staff:") | (conversations.c.scope == caller.scope)
 
 
-# The evaluation report opens as a local copy (a blob) that inherits this policy; its
-# inline styles must apply. Scripts stay 'self' only: the page holds a staff key.
-CONSOLE_CSP = CSP.replace("style-src 'self'", "style-src 'self' 'unsafe-inline'").replace(
-    "img-src 'self' data:", "img-src 'self' data: blob:")
+# The evaluation report is shown in a sandboxed srcdoc frame, which inherits this policy:
+# its inline styles must apply. Scripts stay 'self' only (the page holds a staff key), so
+# the report's sort script is /static/eval-report.js (eval.report_html.for_console).
+CONSOLE_CSP = CSP.replace("style-src 'self'", "style-src 'self' 'unsafe-inline'")
 
 
 @router.get("/console", include_in_schema=False)
@@ -101,6 +101,8 @@ def _retrieved(runtime: Any, caller: Caller, meta: dict[str, Any]) -> list[dict[
 @router.get("/v1/console/conversations/{conversation_id}")
 def conversation_detail(conversation_id: str, caller: StaffDep, runtime: RuntimeDep) -> dict[str, Any]:
     """Every turn of one conversation and, per answer, why: query rewrite, retrieval, citations, model."""
+    if "\x00" in conversation_id or len(conversation_id) > 64:
+        raise HTTPException(404, "Unknown conversation.")  # no such id, and PostgreSQL would refuse the query
     with runtime.conversations.engine.connect() as conn:
         conv = conn.execute(select(conversations).where(conversations.c.id == conversation_id)).first()
         if conv is None or not _visible(caller, conv.scope):
@@ -200,8 +202,8 @@ def injection_flags(caller: StaffDep, runtime: RuntimeDep) -> dict[str, Any]:
 @router.get("/v1/console/docs/{path:path}")
 def staff_doc(path: str, caller: StaffDep, runtime: RuntimeDep) -> dict[str, Any]:
     """Any doc the key may read (internal included), rendered, for the console's source viewer."""
-    doc = find_doc(runtime.settings.docs_dir, path)
+    doc = find_doc(runtime.settings.docs_dir, path, runtime.visibility)
     if doc is None or not caller.access.allows(doc.visibility, list(doc.groups)):
         raise HTTPException(404, "No page this key may read at this address.")
     return {"title": doc.title, "path": doc.path, "visibility": doc.visibility, "groups": list(doc.groups),
-            "html": render_markdown(doc.body, doc.path).html}
+            "html": render_page(doc).html}

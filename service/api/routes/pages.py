@@ -18,7 +18,7 @@ from fastapi.responses import HTMLResponse, Response
 
 from docent.settings import Settings
 from service.api.deps import RuntimeDep
-from service.docs_render import PageLink, find_public, page_href, public_pages, render_markdown
+from service.docs_render import PageLink, find_public, page_href, public_pages, render_page
 
 router = APIRouter(include_in_schema=False)
 STATIC_DIR = Path(__file__).resolve().parents[2] / "static"
@@ -94,33 +94,35 @@ def demo(request: Request, runtime: RuntimeDep) -> HTMLResponse:
     site = settings.widget.sites[0].site_id if settings.widget.sites else "SITE_ID"
     origin = str(request.base_url).rstrip("/")
     snippet = f'<script src="{origin}/widget.js" data-docent-key="{site}" async></script>'
-    return page(fill("demo.html", nav=_nav(public_pages(settings.docs_dir)), snippet=html.escape(snippet),
-                     widget=_widget_tag(settings)))
+    nav = _nav(public_pages(settings.docs_dir, runtime.visibility))
+    return page(fill("demo.html", nav=nav, snippet=html.escape(snippet), widget=_widget_tag(settings)))
 
 
 @router.get("/docs")
 def docs_index(runtime: RuntimeDep) -> HTMLResponse:
     """The list of public pages."""
-    links = public_pages(runtime.settings.docs_dir)
+    links = public_pages(runtime.settings.docs_dir, runtime.visibility)
     body = "<h1>Documentation</h1>" + _nav(links).replace("<h3>", "<h2>").replace("</h3>", "</h2>")
     return page(fill("doc.html", title="Documentation", nav=_nav(links), body=body, toc="",
                      widget=_widget_tag(runtime.settings)))
 
 
+# A sync route on purpose, like every page here: Starlette runs it in its threadpool, so
+# reading and rendering a page (CPU work on document text) never blocks the event loop.
 @router.get("/docs/{path:path}")
 def doc_page(path: str, runtime: RuntimeDep) -> HTMLResponse:
     """A public doc rendered to HTML; internal, missing and unreadable pages are 404 alike."""
     settings = runtime.settings
-    doc = find_public(settings.docs_dir, path)
+    doc = find_public(settings.docs_dir, path, runtime.visibility)
     if doc is None:
         raise HTTPException(404, "No public page at this address.")
-    rendered = render_markdown(doc.body, doc.path)
+    rendered = render_page(doc)
     body = rendered.html
     if not any(level == 1 for level, _, _ in rendered.headings):
         body = f"<h1>{html.escape(doc.title)}</h1>\n{body}"
     toc = "".join(f'<li class="l{level}"><a href="#{html.escape(anchor)}">{html.escape(text)}</a></li>'
                   for level, text, anchor in rendered.headings if level in (2, 3))
-    links = public_pages(settings.docs_dir)
+    links = public_pages(settings.docs_dir, runtime.visibility)
     return page(fill("doc.html", title=html.escape(doc.title), nav=_nav(links, page_href(doc.path)), body=body,
                      toc=f'<nav class="toc" aria-label="On this page"><h2>On this page</h2><ul>{toc}</ul></nav>'
                      if toc else "", widget=_widget_tag(settings)))

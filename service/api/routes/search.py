@@ -18,10 +18,11 @@ async def search(body: SearchRequest, runtime: RuntimeDep, caller: CallerDep) ->
     """Hybrid search over the docs the caller may see."""
     t0 = time.perf_counter()
     found = await asyncio.to_thread(runtime.retriever.search, body.query, caller.access, body.top_k)
+    cap = runtime.settings.chat.max_result_chars  # chunks indexed before the ingest cap can be megabytes
     results = [
         SearchResult(chunk_id=h.chunk_id, doc_path=h.doc_path, title=str(h.payload.get("title", "")),
                      heading_path=list(h.payload.get("heading_path") or []), url=str(h.payload.get("url", "")),
-                     score=h.score, similarity=h.similarity, text=h.text)
+                     score=h.score, similarity=h.similarity, text=h.text[:cap])
         for h in found.hits
     ]
     return SearchResponse(results=results, latency_ms=round((time.perf_counter() - t0) * 1000, 2))

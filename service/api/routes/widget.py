@@ -13,6 +13,7 @@ from docent.settings import WidgetSettings
 from service.api.deps import RuntimeDep
 from service.api.routes.pages import static_response
 from service.api.schemas import ErrorBody, Handoff
+from service.rate_limit import client_address
 from service.widget_tokens import allowed_origins, widget_guard
 
 router = APIRouter(tags=["widget"])
@@ -50,7 +51,7 @@ def widget_session(body: WidgetSessionRequest, request: Request, runtime: Runtim
     """Mint a short-lived session token for a site, if the request's Origin is on its allow-list."""
     guard = widget_guard(runtime)
     site = guard.site_for(body.site_id, request)
-    guard.limit(guard.per_ip, request.client.host if request.client else "unknown", "address")
+    guard.limit(guard.per_ip, client_address(request), "address")
     token, claims = guard.mint(site, request.headers["origin"], body.previous_token, time.time())
     chat = runtime.settings.chat
     return WidgetSession(token=token, expires_at=claims.expires_at,
