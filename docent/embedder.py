@@ -91,7 +91,8 @@ class SentenceTransformerEmbedder:
         self._query_lock = threading.Lock()
         if backend == "torch":
             def load() -> SentenceTransformer:
-                return SentenceTransformer(str(source), device="cpu", local_files_only=True)
+                model: SentenceTransformer = SentenceTransformer(str(source), device="cpu", local_files_only=True)
+                return model
         else:
             folder = self._onnx_folder(source, cache_dir)
             kwargs = {"file_name": QUANTIZED_FILES[arch]} if backend == "onnx-int8" and arch else {}
@@ -99,8 +100,9 @@ class SentenceTransformerEmbedder:
                 self._quantize(folder, arch)
 
             def load() -> SentenceTransformer:
-                return SentenceTransformer(str(folder), device="cpu", backend="onnx", local_files_only=True,
-                                           model_kwargs=kwargs)
+                model: SentenceTransformer = SentenceTransformer(
+                    str(folder), device="cpu", backend="onnx", local_files_only=True, model_kwargs=kwargs)
+                return model
         self._model = load()
         self._query_model = load()
         dim = self._model.get_embedding_dimension()

@@ -27,7 +27,7 @@ from typing import Any
 import qdrant_edge as qe
 
 from docent.errors import IndexMismatchError, StoreUnavailableError
-from docent.index.base import DocEntry, SearchQuery, scan_pages
+from docent.index.base import DocEntry, Index, SearchQuery, scan_pages
 from docent.index.lock import StoreLock
 from docent.schema import (
     BOOKKEEPING_FIELDS,
@@ -46,7 +46,7 @@ RETIRE_GRACE_S = 30.0
 
 def access_filter(access: Access) -> qe.Filter:
     """The visibility/group rule as a Qdrant filter; every search goes through it."""
-    visibility = qe.FieldCondition("visibility", match=qe.MatchAny(sorted(access.visibilities)))
+    visibility = qe.FieldCondition("visibility", match=qe.MatchAny([str(v) for v in sorted(access.visibilities)]))
     if "internal" not in access.visibilities or access.all_groups:
         return qe.Filter(must=[visibility])
     open_to_caller: list[Any] = [
@@ -149,7 +149,8 @@ class EdgeIndex:
         else:
             main = qe.QueryRequest(
                 limit=query.limit,
-                query=qe.Fusion.Rrf(k=60, weights=list(query.weights)),
+                # qdrant-edge 0.9 stubs nest Rrf inside Fusion without subclassing it; it is accepted at run time.
+                query=qe.Fusion.Rrf(k=60, weights=list(query.weights)),  # type: ignore[arg-type]
                 prefetches=[
                     qe.Prefetch(limit=query.prefetch, query=dense, filter=flt),
                     qe.Prefetch(limit=query.prefetch, query=sparse, filter=flt),
@@ -267,7 +268,7 @@ class EdgeStore:
         self._open[name] = index
         return index
 
-    def promote(self, index: EdgeIndex) -> None:  # type: ignore[override]
+    def promote(self, index: Index) -> None:
         index.flush()
         previous = self._active_name()
         _write_text_atomic(self.root / "ACTIVE", index.name)

@@ -15,7 +15,7 @@ from typing import Any
 from qdrant_client import QdrantClient, models
 
 from docent.errors import IndexMismatchError, StoreUnavailableError
-from docent.index.base import DocEntry, SearchQuery, scan_pages
+from docent.index.base import DocEntry, Index, SearchQuery, scan_pages
 from docent.schema import (
     BOOKKEEPING_FIELDS,
     DENSE_VECTOR,
@@ -202,7 +202,7 @@ class ServerStore:
             self._client.create_payload_index(name, field, models.PayloadSchemaType.KEYWORD)
         return ServerIndex(self._client, name, meta)
 
-    def promote(self, index: ServerIndex) -> None:  # type: ignore[override]
+    def promote(self, index: Index) -> None:
         previous = self._alias_target()
         actions: list[Any] = []
         if previous:

@@ -21,13 +21,19 @@ def test_watcher_reingests_after_edit_and_logs_change(settings: Settings, mini_c
     ingestor = Ingestor(edge_store, embedder, Bm25Encoder(), settings.data_dir, "/docs")
     watcher = Watcher(ingestor, mini_corpus, on_change=changes.append)
     watcher.ingest_now()
-    thread = watcher.start_thread()
+    thread = watcher.start_thread()  # the server's own path: first ingest (a no-op here), then watch
     try:
-        time.sleep(1.0)  # let the watcher subscribe before the edit
-        write(mini_corpus, "guide/new-page.md", "# New page\nThe relay retries uploads five times.\n")
+        # watchfiles gives no "subscribed" signal, so rewrite the page until a run sees it
+        # (an early write may land before the subscription); bounded by the deadline.
         deadline = time.monotonic() + 60
+        revision = 0
         while time.monotonic() < deadline and not any("guide/new-page.md" in c.get("added", []) for c in changes):
-            time.sleep(0.2)
+            revision += 1
+            write(mini_corpus, "guide/new-page.md", f"# New page\nThe relay retries uploads five times ({revision}).\n")
+            for _ in range(50):  # 10 s: long enough that a seen write is never followed by another
+                if any("guide/new-page.md" in c.get("added", []) for c in changes):
+                    break
+                time.sleep(0.2)
     finally:
         watcher.stop()
         thread.join(timeout=10)

@@ -62,7 +62,9 @@ def test_chat_answers_from_the_old_index_during_a_rebuild(settings: Settings, mi
             job = client.get("/v1/admin/ingest", headers=admin).json()
             assert second.status_code == 409, (second.json(), job)  # one at a time
             answered = 0
+            deadline = time.monotonic() + 300  # a hung rebuild fails the test instead of the suite's timeout
             while client.get("/v1/admin/ingest", headers=admin).json()["status"] == "running":
+                assert time.monotonic() < deadline, "the rebuild did not finish within 300 s"
                 response = client.post("/v1/chat", json=QUESTION)
                 assert response.status_code == 200, response.text
                 body = response.json()
