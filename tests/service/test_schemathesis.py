@@ -16,7 +16,7 @@ from schemathesis import Case
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import content_type_conformance, response_schema_conformance
 
-from service.app import create_app
+from docent.asgi import build_app
 from service.runtime import Runtime
 from tests.service.conftest import STAFF_KEY
 
@@ -34,7 +34,9 @@ def api_schema(make_runtime: Callable[..., Runtime]) -> schemathesis.BaseSchema:
     # Anonymous calls share a per-address limit (60/min); every generated request comes from one.
     runtime.settings.widget = runtime.settings.widget.model_copy(update={"rate_per_minute_ip": 1_000_000})
     runtime.settings.auth.failures_per_minute_ip = 1_000_000  # generated keys and tokens are mostly wrong
-    return schemathesis.openapi.from_asgi("/openapi.json", create_app(runtime.settings, runtime=runtime))
+    # build_app, as `docent serve` does: the eval report routes are in the schema too (their
+    # runs folder is under the runtime's temporary data dir, so it starts empty).
+    return schemathesis.openapi.from_asgi("/openapi.json", build_app(runtime.settings, runtime))
 
 
 schema = schemathesis.pytest.from_fixture("api_schema").exclude(operation_id="start_v1_evals_post")

@@ -25,7 +25,6 @@ import uvicorn
 from fastapi import Depends, FastAPI, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from fastapi.testclient import TestClient
-from playwright.sync_api import expect
 
 from docent.embedder import Embedder
 from docent.index.edge import EdgeStore
@@ -218,6 +217,8 @@ def page(browser: Any) -> Iterator[Any]:
 def open_widget(page: Any, url: str) -> None:
     """Load a page and open the chat bubble."""
     page.goto(url)
+    from playwright.sync_api import expect  # here, not at the top: the widget API tests need no browser
+
     page.get_by_role("button", name=re.compile("^Open chat")).click()
     expect(page.get_by_role("dialog")).to_be_visible()
 
@@ -230,6 +231,8 @@ def ask(page: Any, question: str) -> None:
 
 def wait_answer(page: Any, count: int = 1) -> Any:
     """The last answer, once ``count`` answers are complete (aria-busy false)."""
+    from playwright.sync_api import expect
+
     expect(page.locator("docent-widget article.bot[aria-busy=false]")).to_have_count(count, timeout=30_000)
     return page.locator("docent-widget article.bot").last
 
