@@ -6,12 +6,15 @@ the "evaluate after every docs change" trigger into the app and its hosted watch
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from fastapi import FastAPI
 
 from docent.settings import Settings
 from service.runtime import Runtime
+
+if TYPE_CHECKING:
+    from eval.settings import EvalSettings
 
 
 def _eval_trigger(settings: Settings) -> Any:
@@ -41,16 +44,21 @@ def build_runtime(settings: Settings, *, lock_info: dict[str, Any] | None = None
     return Runtime.build(settings, lock_info=lock_info, on_ingest_change=_eval_trigger(settings))
 
 
-def build_app(settings: Settings, runtime: Runtime | None = None) -> FastAPI:
+def build_app(settings: Settings, runtime: Runtime | None = None,
+              eval_settings: EvalSettings | None = None) -> FastAPI:
     """The full app: service routes plus the staff evaluation routes.
 
     Without ``runtime`` the app's lifespan builds its own (uvicorn ``--factory``
-    workers, server mode: no hosted watcher there, so no trigger is needed).
+    workers, server mode: no hosted watcher there, so no trigger is needed). The eval
+    settings are read here, once, and the eval routes find them on ``app.state``.
     """
     from eval.api import router as evals_router
+    from eval.settings import EvalSettings as _EvalSettings
     from service.app import create_app
 
-    return create_app(settings, runtime=runtime, extra_routers=[evals_router])
+    app = create_app(settings, runtime=runtime, extra_routers=[evals_router])
+    app.state.eval_settings = eval_settings or _EvalSettings()
+    return app
 
 
 def app_from_env() -> FastAPI:

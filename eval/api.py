@@ -11,7 +11,7 @@ import logging
 import threading
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, PlainTextResponse
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -37,16 +37,20 @@ class EvalRequest(BaseModel):
     limit: int | None = Field(None, ge=1, le=10_000, description="At most this many questions.")
 
 
-def eval_settings(runtime: Runtime) -> EvalSettings:
-    """The app's eval settings (set by the app factory), else read from the environment once."""
-    found = runtime.extras.get("eval_settings")
+def get_eval_settings(request: Request) -> EvalSettings:
+    """The app's eval settings, built once by the entry point (``docent.asgi.build_app`` puts
+    them on ``app.state``); an app assembled without them reads the environment once."""
+    found = getattr(request.app.state, "eval_settings", None)
     if not isinstance(found, EvalSettings):
-        found = runtime.extras["eval_settings"] = EvalSettings()
+        found = request.app.state.eval_settings = EvalSettings()
     return found
 
 
-def _store(runtime: Runtime) -> RunStore:
-    return RunStore(eval_settings(runtime).resolved_runs_dir(runtime.settings.data_dir))
+EvalSettingsDep = Annotated[EvalSettings, Depends(get_eval_settings)]
+
+
+def _store(runtime: Runtime, settings: EvalSettings) -> RunStore:
+    return RunStore(settings.resolved_runs_dir(runtime.settings.data_dir))
 
 
 def summary(record: RunRecord) -> dict[str, Any]:
@@ -67,10 +71,10 @@ def summary(record: RunRecord) -> dict[str, Any]:
 
 @router.get("", responses={401: {"model": ErrorBody}, 403: {"model": ErrorBody}})
 def history(
-    runtime: RuntimeDep, _: StaffDep, limit: Annotated[int, Query(ge=1, le=500)] = 20
+    runtime: RuntimeDep, settings: EvalSettingsDep, _: StaffDep, limit: Annotated[int, Query(ge=1, le=500)] = 20
 ) -> dict[str, Any]:
     """Past runs, newest first, with their aggregates; the first is the latest."""
-    store = _store(runtime)
+    store = _store(runtime, settings)
     runs = [summary(r) for r in reversed(store.history(limit))]
     return {"running": store.running(), "latest": runs[0] if runs else None, "runs": runs}
 
@@ -79,11 +83,12 @@ def history(
 def one_run(
     run_id: str,
     runtime: RuntimeDep,
+    settings: EvalSettingsDep,
     _: StaffDep,
     format: Annotated[Literal["json", "html", "csv"], Query()] = "json",
 ) -> Any:  # noqa: A002
     """One run: its JSON record, its HTML report or its CSV table."""
-    store = _store(runtime)
+    store = _store(runtime, settings)
     ids = store.ids()
     if run_id == "latest" and ids:
         run_id = ids[-1]
@@ -106,12 +111,11 @@ def one_run(
 
 @router.post("", status_code=202,
              responses={401: {"model": ErrorBody}, 403: {"model": ErrorBody}, 409: {"model": ErrorBody}})
-def start(body: EvalRequest, runtime: RuntimeDep, _: AdminDep) -> dict[str, Any]:
+def start(body: EvalRequest, runtime: RuntimeDep, settings: EvalSettingsDep, _: AdminDep) -> dict[str, Any]:
     """Start a run in the background with the server's own retriever and model."""
     from eval.suite import EvalBusyError, RunRequest, run
 
-    settings = eval_settings(runtime)
-    if _store(runtime).running():
+    if _store(runtime, settings).running():
         raise EvalBusyError("An evaluation is already running; see GET /v1/evals.")
     request = RunRequest(subset=body.subset, limit=body.limit, progress=False)
 

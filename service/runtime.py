@@ -15,10 +15,13 @@ from docent.settings import Settings
 from docent.sparse import Bm25Encoder
 from ingest.visibility import VisibilityPolicy
 from service.conversations import ConversationStore
+from service.ingest_jobs import IngestJobs
 from service.llm.chat_model import RouterChatModel
 from service.llm.chat_types import ChatModel
+from service.rate_limit import FailedAuthThrottle, SlidingWindowLimiter
 from service.rerank import LLMReranker
 from service.retrieval import Reranker, Retriever
+from service.widget_tokens import WidgetGuard
 
 if TYPE_CHECKING:
     from ingest.pipeline import IngestSummary
@@ -40,9 +43,47 @@ class Runtime:
     watcher: Any = None  # ingest.worker.Watcher when the server hosts ingestion
     # Called after each hosted ingest that changed docs (the eval trigger, wired by docent/asgi.py).
     on_ingest_change: Callable[[dict[str, Any], Runtime], object] | None = None
-    extras: dict[str, Any] = field(default_factory=dict)
     _threads: list[threading.Thread] = field(default_factory=list)
     _ingest_lock: threading.Lock = field(default_factory=threading.Lock)
+    # Per-process guards and jobs, built on first use (so settings adjusted before the first
+    # request apply) and then kept for the runtime's life: counters, the widget secret.
+    _staff_limiter: SlidingWindowLimiter | None = None
+    _auth_failures: FailedAuthThrottle | None = None
+    _widget_guard: WidgetGuard | None = None
+    _ingest_jobs: IngestJobs | None = None
+    _lazy_lock: threading.Lock = field(default_factory=threading.Lock)
+
+    @property
+    def staff_limiter(self) -> SlidingWindowLimiter:
+        """Requests per minute for each staff key."""
+        with self._lazy_lock:
+            if self._staff_limiter is None:
+                self._staff_limiter = SlidingWindowLimiter(self.settings.auth.rate_per_minute_key, 60.0)
+            return self._staff_limiter
+
+    @property
+    def auth_failures(self) -> FailedAuthThrottle:
+        """Failed sign-ins per client address."""
+        with self._lazy_lock:
+            if self._auth_failures is None:
+                self._auth_failures = FailedAuthThrottle(self.settings.auth.failures_per_minute_ip)
+            return self._auth_failures
+
+    @property
+    def widget_guard(self) -> WidgetGuard:
+        """The widget's token secret, sites and rate limits."""
+        with self._lazy_lock:
+            if self._widget_guard is None:
+                self._widget_guard = WidgetGuard(self.settings.widget)
+            return self._widget_guard
+
+    @property
+    def ingest_jobs(self) -> IngestJobs:
+        """Ingests started over the admin API (one at a time, through ``ingest``)."""
+        with self._lazy_lock:
+            if self._ingest_jobs is None:
+                self._ingest_jobs = IngestJobs(lambda rebuild: self.ingest(rebuild=rebuild).to_json())
+            return self._ingest_jobs
 
     @property
     def visibility(self) -> VisibilityPolicy:

@@ -204,11 +204,7 @@ class WidgetGuard:
 
 def widget_guard(runtime: Runtime) -> WidgetGuard:
     """The runtime's guard, built on first use (the secret and counters live as long as the runtime)."""
-    guard = runtime.extras.get("widget_guard")
-    if guard is None:
-        guard = runtime.extras.setdefault("widget_guard", WidgetGuard(runtime.settings.widget))
-    assert isinstance(guard, WidgetGuard)
-    return guard
+    return runtime.widget_guard
 
 
 def admit_public(request: Request, runtime: Runtime, token: str | None) -> str:

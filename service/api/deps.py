@@ -12,7 +12,7 @@ from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBea
 
 from docent.errors import DocentError
 from docent.schema import Access
-from service.rate_limit import FailedAuthThrottle, SlidingWindowLimiter, client_address, enforce
+from service.rate_limit import client_address, enforce
 from service.runtime import Runtime
 from service.widget_tokens import ForgedTokenError, admit_public
 
@@ -41,24 +41,6 @@ _api_key = APIKeyHeader(name="X-API-Key", auto_error=False, description="Staff A
 _bearer = HTTPBearer(auto_error=False, description="Widget session token from POST /v1/widget/session.")
 
 
-def _staff_limiter(runtime: Runtime) -> SlidingWindowLimiter:
-    limiter = runtime.extras.get("staff_limiter")
-    if limiter is None:
-        limiter = runtime.extras.setdefault(
-            "staff_limiter", SlidingWindowLimiter(runtime.settings.auth.rate_per_minute_key, 60.0))
-    assert isinstance(limiter, SlidingWindowLimiter)
-    return limiter
-
-
-def _auth_failures(runtime: Runtime) -> FailedAuthThrottle:
-    throttle = runtime.extras.get("auth_failures")
-    if throttle is None:
-        throttle = runtime.extras.setdefault(
-            "auth_failures", FailedAuthThrottle(runtime.settings.auth.failures_per_minute_ip))
-    assert isinstance(throttle, FailedAuthThrottle)
-    return throttle
-
-
 def get_caller(request: Request, runtime: RuntimeDep, key: Annotated[str | None, Depends(_api_key)],
                bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]) -> Caller:
     """Public callers get public docs (after the widget's origin, token and rate checks);
@@ -69,7 +51,7 @@ def get_caller(request: Request, runtime: RuntimeDep, key: Annotated[str | None,
     """
     token = bearer.credentials if bearer else None
     address = client_address(request)
-    failures = _auth_failures(runtime)
+    failures = runtime.auth_failures
     if key or token:
         failures.check(address)
     if not key:
@@ -81,7 +63,7 @@ def get_caller(request: Request, runtime: RuntimeDep, key: Annotated[str | None,
     digest = hashlib.sha256(key.encode()).hexdigest()
     for staff in runtime.settings.auth.staff_keys:
         if hmac.compare_digest(staff.sha256, digest):
-            enforce(_staff_limiter(runtime), staff.name, "API key")
+            enforce(runtime.staff_limiter, staff.name, "API key")
             access = Access.staff(frozenset(staff.groups), all_groups=staff.admin)
             return Caller(access, f"staff:{staff.name}", staff=True, admin=staff.admin)
     failures.failed(address)

@@ -22,9 +22,9 @@ def client(
     make_runtime: Callable[..., Runtime], make_eval_settings: Callable[..., EvalSettings]
 ) -> Iterator[TestClient]:
     runtime = make_runtime()
-    runtime.extras["eval_settings"] = make_eval_settings()
     app = create_app(runtime.settings, runtime=runtime)
     app.include_router(evals.router)
+    app.state.eval_settings = make_eval_settings()
     with TestClient(app) as c:
         yield c
 

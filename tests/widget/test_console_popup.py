@@ -39,9 +39,9 @@ def console_url(corpus_store: tuple[Path, EdgeStore], embedder: Embedder,
     data = tmp_path_factory.mktemp("report")
     runtime = build_runtime(data, store, embedder)
     eval_settings = EvalSettings(_env_file=None, runs_dir=data / "evals")
-    runtime.extras["eval_settings"] = eval_settings
     save(RunStore(data / "evals"), make_record("20250101T000000Z-000", SCORES), eval_settings)
     app = create_app(runtime.settings, runtime=runtime, extra_routers=[evals.router])
+    app.state.eval_settings = eval_settings
     with serving(wire(app, runtime.settings)) as url:
         yield url
     runtime.conversations.close()
