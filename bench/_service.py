@@ -77,6 +77,16 @@ def machine() -> dict[str, object]:
     return {"cpus": os.cpu_count(), "cpu": model, "load_avg": round(os.getloadavg()[0], 2)}
 
 
+def stop(proc: subprocess.Popen[bytes], wait_s: float = 20) -> None:
+    """Terminate a server process, and kill it if it has not exited within ``wait_s``."""
+    proc.terminate()
+    try:
+        proc.wait(wait_s)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(10)
+
+
 @contextmanager
 def data_dir() -> Iterator[Path]:
     """A temporary data dir with docs-corpus already ingested.
@@ -132,9 +142,4 @@ def serve(data: Path, model: str, env: Mapping[str, str] | None = None, settle_s
         time.sleep(settle_s)  # the hosted watcher's start-up pass finds nothing to do
         yield Server(base, proc.pid)
     finally:
-        proc.terminate()
-        try:
-            proc.wait(30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop(proc, 30)

@@ -37,7 +37,7 @@ from typing import cast
 import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from bench._service import ROOT, free_port, machine, rss_kib  # noqa: E402
+from bench._service import ROOT, free_port, machine, rss_kib, stop  # noqa: E402
 
 HEAD = b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: "
 BODY = (b"POST /v1/search HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
@@ -71,12 +71,7 @@ def server(tmp: Path, name: str, models: Path, cmd: list[str], env: dict[str, st
             time.sleep(0.3)
         yield port, proc.pid
     finally:
-        proc.terminate()
-        try:
-            proc.wait(20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(10)
+        stop(proc)
 
 
 def connect(port: int, n: int) -> list[tuple[socket.socket, float]]:
