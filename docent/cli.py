@@ -249,7 +249,7 @@ def _ask_local(settings: Settings, question: str, internal: bool) -> dict[str, A
 
     from docent.schema import Access
     from service.answer import answer
-    from service.api.routes.chat import to_response
+    from service.api.views import to_response
     from service.runtime import Runtime
 
     runtime = Runtime.build(settings, start_watcher=False)

@@ -13,10 +13,10 @@ from fastapi import APIRouter
 from fastapi.responses import StreamingResponse
 
 from docent.errors import DocentError
-from docent.settings import ChatSettings
 from service import answer as answering
 from service.api.deps import Caller, CallerDep, RuntimeDep
 from service.api.schemas import ChatRequest, ChatResponse, ErrorBody, FeedbackRequest
+from service.api.views import to_response
 from service.observability import Observability, ObservabilityDep
 from service.runtime import Runtime
 
@@ -41,26 +41,6 @@ def _start(body: ChatRequest, runtime: Runtime, caller: Caller) -> tuple[str, li
                                                    runtime.settings.chat.history_turns), False
     # Not stored yet: the row is written with the first answer, so an interrupted chat leaves none.
     return store.new_id(), [], True
-
-
-def to_response(ans: answering.Answer, chat: ChatSettings, cid: str, message_id: int, started: float) -> ChatResponse:
-    """The API's view of an answer (also printed by `docent ask`)."""
-    handoff = None if ans.answerable else {"label": chat.support_label, "url": chat.support_url}
-    return ChatResponse.model_validate({
-        "answer": ans.text,
-        "citations": [asdict(c) for c in ans.citations],
-        "answerable": ans.answerable,
-        "conversation_id": cid,
-        "message_id": message_id,
-        "usage": {"model": ans.model or "none", "prompt_tokens": ans.prompt_tokens,
-                  "completion_tokens": ans.completion_tokens, "fallback_used": ans.fallback_used},
-        "latency_ms": round((time.perf_counter() - started) * 1000, 1),
-        "handoff": handoff,
-        "abstain_reason": ans.abstain_reason,
-        "degraded": ans.degraded,
-        "uncited_sentences": ans.uncited_sentences,
-        "rewritten_query": ans.rewritten_query,
-    })
 
 
 def _record(runtime: Runtime, caller: Caller, cid: str, new: bool, question: str, ans: answering.Answer) -> int:
