@@ -14,9 +14,8 @@ from pathlib import Path
 
 import numpy as np
 
-from docent.embedder import Embedder, quantization_arch
+from docent.embedder import Embedder, build_embedder, quantization_arch
 from docent.settings import EmbedderSettings, Settings
-from ingest.worker import build_embedder
 
 # "onnx-int8" is Docent's own int8 path, which it only enables on AVX512-VNNI CPUs.
 BACKENDS = ("torch", "onnx", "onnx-int8", "onnx-int8-avx2")

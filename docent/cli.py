@@ -125,8 +125,9 @@ def _check_visibility(settings: Settings, docs: Path, as_json: bool) -> None:
 
 
 def _watch(settings: Settings, docs: Path, as_json: bool) -> None:
+    from docent.embedder import build_embedder
     from docent.index import open_store
-    from ingest.worker import Watcher, build_embedder, build_ingestor
+    from ingest.worker import Watcher, build_ingestor
 
     store = open_store(settings, role="ingest --watch")
     try:

@@ -16,7 +16,7 @@ from typing import Protocol
 import numpy as np
 
 from docent.errors import ConfigError
-from docent.settings import EmbedderSettings
+from docent.settings import EmbedderSettings, Settings
 
 log = logging.getLogger(__name__)
 
@@ -149,3 +149,9 @@ class SentenceTransformerEmbedder:
             vector = self._query_model.encode([text], normalize_embeddings=True, convert_to_numpy=True,
                                               show_progress_bar=False)
         return [float(x) for x in vector[0]]
+
+
+def build_embedder(settings: Settings) -> Embedder:
+    """The configured embedder, with ONNX exports cached under the data dir (ingest, the
+    service and eval all build it here: it belongs to the kernel, not to one of them)."""
+    return SentenceTransformerEmbedder(settings.embedder, settings.data_dir / "models")

@@ -123,7 +123,7 @@ def run_with_store(
             fp = corpus_fingerprint(runtime.store)
             embedder = runtime.embedder
         else:
-            from ingest.worker import build_embedder
+            from docent.embedder import build_embedder
 
             fp = ChangeLog(settings.data_dir).current_fingerprint() or "unknown"
             embedder = build_embedder(settings)

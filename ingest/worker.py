@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from docent.embedder import Embedder, SentenceTransformerEmbedder
+from docent.embedder import Embedder, build_embedder
 from docent.errors import ConfigError
 from docent.index import IndexStore, open_store
 from docent.settings import Settings
@@ -19,11 +19,6 @@ from ingest.pipeline import Ingestor, IngestSummary
 from ingest.visibility import VisibilityPolicy
 
 log = logging.getLogger(__name__)
-
-
-def build_embedder(settings: Settings) -> Embedder:
-    """The configured embedder, with ONNX exports cached under the data dir."""
-    return SentenceTransformerEmbedder(settings.embedder, settings.data_dir / "models")
 
 
 def build_ingestor(settings: Settings, store: IndexStore, embedder: Embedder) -> Ingestor:

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from docent.embedder import Embedder
+from docent.embedder import Embedder, build_embedder
 from docent.index import IndexStore, open_store
 from docent.index.resilient import ResilientStore
 from docent.settings import Settings
@@ -95,7 +95,6 @@ class Runtime:
               start_watcher: bool | None = None,
               on_ingest_change: Callable[[dict[str, Any], Runtime], object] | None = None) -> Runtime:
         """Open everything; the caller owns ``close()``."""
-        from ingest.worker import build_embedder
 
         # Opened lazily and reopened after failures: the service starts (not ready) while
         # the store is locked, damaged or unreachable, and recovers when it comes back.
