@@ -42,6 +42,8 @@ class Document:
     warnings: tuple[str, ...] = field(default=())
     # What decided ``visibility`` ("front matter", "path rule '**/internal/**'", "failed closed: ...").
     visibility_rule: str = ""
+    # True when doubt decided: metadata that could not be read, or no rule and no default.
+    visibility_doubt: bool = False
     # Instruction-like text aimed at the answering model (ingest/injection.py): indexed, but flagged.
     injection_flags: tuple[Flag, ...] = field(default=())
 
@@ -144,7 +146,8 @@ def read_document(path: Path, root: Path, base_url: str,
     # must re-permission the page's chunks even when its text is unchanged.
     doc_hash = sha256_hex("\x00".join([text, decision.visibility, ",".join(decision.groups), url]))
     return Document(rel, kind, title, url, decision.visibility, decision.groups, body, doc_hash,
-                    tuple(warnings), decision.rule, scan_injection(text))
+                    tuple(warnings), decision.rule, bool(decision.problems) or not decision.explicit,
+                    scan_injection(text))
 
 
 def read_all(root: Path, base_url: str, policy: VisibilityPolicy = DEFAULT_POLICY) -> Iterator[Document | Skipped]:

@@ -124,8 +124,8 @@ def _html_meta(text: str, problems: list[str]) -> dict[str, object]:
             if name in out and out[name] != content:
                 problems.append(f"HTML meta {name!r} is given twice with different values")
             out[name] = content
-        elif near_access_key(name):
-            problems.append(f"HTML meta {name!r} looks like {near_access_key(name)!r}")
+        elif near := near_access_key(name):
+            problems.append(f"HTML meta {name!r} looks like {near!r}")
     return out
 
 

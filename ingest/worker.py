@@ -58,8 +58,8 @@ def check_visibility(settings: Settings, docs_dir: Path | None = None) -> list[V
         if isinstance(item, Skipped):
             rows.append(VisibilityRow(item.path, "skipped", (), item.reason, True))
         else:
-            failed = item.visibility_rule.startswith("failed closed") or item.visibility_rule.startswith("no decision")
-            rows.append(VisibilityRow(item.path, item.visibility, item.groups, item.visibility_rule, not failed))
+            rows.append(VisibilityRow(item.path, item.visibility, item.groups, item.visibility_rule,
+                                      not item.visibility_doubt))
     return sorted(rows, key=lambda r: r.path)
 
 

@@ -121,3 +121,14 @@ def edge_store(settings: Settings) -> Iterator[object]:
     store = EdgeStore(settings.store_dir, role="test")
     yield store
     store.close()
+
+@pytest.fixture(scope="module")
+def pg_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A throwaway PostgreSQL server for the module (the compose deployment's conversation store)."""
+    from tests.deploy import postgres_server
+
+    if not postgres_server.available():
+        pytest.skip("PostgreSQL server binaries (initdb, pg_ctl, postgres) are not installed")
+    pytest.importorskip("psycopg", reason="psycopg[binary] is in the dev extra")
+    with postgres_server.running_postgres(tmp_path_factory.mktemp("pg")) as url:
+        yield url

@@ -3,23 +3,11 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from service.conversations import ConversationStore, UnknownConversationError
-from tests.deploy import postgres_server
-
-
-@pytest.fixture(scope="module")
-def pg_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """One throwaway server for the module; each test uses its own database."""
-    if not postgres_server.available():
-        pytest.skip("PostgreSQL server binaries (initdb, pg_ctl, postgres) are not installed")
-    pytest.importorskip("psycopg", reason="psycopg[binary] is in the dev extra")
-    with postgres_server.running_postgres(tmp_path_factory.mktemp("pg")) as url:
-        yield url
 
 
 @pytest.fixture

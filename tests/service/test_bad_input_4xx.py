@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 
 import pytest
 from fastapi.testclient import TestClient
@@ -72,18 +72,6 @@ def test_bad_input_console_conversation_id_with_nul_is_404(client: TestClient) -
     """The console's conversation view answers an id with NUL as unknown (PostgreSQL would refuse the query)."""
     r = client.get("/v1/console/conversations/abc%00def", headers={"X-API-Key": STAFF_KEY})
     assert r.status_code == 404
-
-
-@pytest.fixture(scope="module")
-def pg_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """A throwaway PostgreSQL server (the compose deployment's conversation store)."""
-    from tests.deploy import postgres_server
-
-    if not postgres_server.available():
-        pytest.skip("PostgreSQL server binaries (initdb, pg_ctl, postgres) are not installed")
-    pytest.importorskip("psycopg", reason="psycopg[binary] is in the dev extra")
-    with postgres_server.running_postgres(tmp_path_factory.mktemp("pg")) as url:
-        yield url
 
 
 def test_bad_input_on_postgres_is_422_where_the_store_would_fail(
