@@ -1,14 +1,19 @@
-"""Retrieval quality on the golden set: every retrieval choice measured, not guessed.
+"""Retrieval quality per corpus: every retrieval choice measured, not guessed.
 
-For each chunk size the corpus is ingested into a fresh embedded store; then each
-search mode (dense, BM25, hybrid RRF with several weights) is scored by hit@k and MRR
-against the golden source sections, and the abstention threshold on the top dense
-similarity is swept for retrieval-only abstention accuracy (answerable public
-questions should pass it; unanswerable and internal-only questions, searched on the
-public path, should not).
+The corpora are our own docs-corpus (questions: eval/golden.jsonl) and the foreign
+development sets in eval/dev/corpora.json (zulip-help, fastapi-docs; see
+eval/dev/README.md). For each corpus and chunk size, the corpus's docs folder goes
+through the normal ingest into a fresh embedded store; then each search mode (dense,
+BM25, hybrid RRF with several weights) is scored by hit@1, hit@5 and MRR@10 against the
+gold source sections of the in-scope questions (those with sources), and the abstention
+threshold on the top dense similarity is swept for retrieval-only abstention accuracy
+(answerable public questions should pass it; out-of-scope and internal-only questions,
+searched on the public path, should not). Progress goes to stderr; a table, then one
+JSON line (or only the JSON with --json), to stdout.
 
-    .venv/bin/python bench/retrieval.py                 # chunk sizes 120,180,250
+    .venv/bin/python bench/retrieval.py                           # all corpora, chunk sizes 120,180,250
     .venv/bin/python bench/retrieval.py --chunk-sizes 180
+    .venv/bin/python bench/retrieval.py --corpora fastapi-docs --chunk-sizes 180 --json
 """
 
 from __future__ import annotations
@@ -18,7 +23,10 @@ import json
 import statistics
 import sys
 import tempfile
+import time
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -33,12 +41,43 @@ from docent.index.edge import EdgeStore  # noqa: E402
 from docent.schema import Access  # noqa: E402
 from docent.settings import EmbedderSettings  # noqa: E402
 from docent.sparse import Bm25Encoder  # noqa: E402
-from eval.golden import GoldenItem, load  # noqa: E402
+from eval.golden import DEFAULT_PATH, GoldenItem, load  # noqa: E402
 from eval.retrieval_metrics import score_ranking, summarise  # noqa: E402
 from ingest.pipeline import Ingestor  # noqa: E402
 
 MODES = [("dense", (1.0, 1.0)), ("sparse", (1.0, 1.0)), ("hybrid", (1.0, 1.0)), ("hybrid", (2.0, 1.0)),
          ("hybrid", (1.0, 2.0))]
+HOME = "docs-corpus"
+DEV_CORPORA = ROOT / "eval" / "dev" / "corpora.json"
+MRR_K = 10
+KS = (1, 5, 10)
+TABLE_COLUMNS = ("hit@1", "hit@5", f"mrr@{MRR_K}")
+
+
+@dataclass(frozen=True, slots=True)
+class Corpus:
+    name: str
+    docs: Path  # the docs root that gets ingested; gold doc paths are relative to it
+    questions: Path  # JSONL in the golden format
+
+
+def all_corpora() -> list[Corpus]:
+    """docs-corpus, then every development set in eval/dev/corpora.json (paths from the repo root)."""
+    entries = json.loads(DEV_CORPORA.read_text(encoding="utf-8")) if DEV_CORPORA.exists() else []
+    return [Corpus(HOME, ROOT / "docs-corpus", DEFAULT_PATH),
+            *(Corpus(str(e["name"]), (ROOT / e["docs"]).resolve(), ROOT / e["questions"]) for e in entries)]
+
+
+def select(names: str | None) -> list[Corpus]:
+    known = all_corpora()
+    if not names:
+        return known
+    by_name = {c.name: c for c in known}
+    wanted = [n.strip() for n in names.split(",") if n.strip()]
+    unknown = [n for n in wanted if n not in by_name]
+    if unknown:
+        raise SystemExit(f"unknown corpus {', '.join(unknown)}; known: {', '.join(by_name)}")
+    return [by_name[n] for n in wanted]
 
 
 def query_text(item: GoldenItem) -> str:
@@ -51,41 +90,62 @@ def access_for(item: GoldenItem) -> Access:
     return Access.staff(all_groups=True) if item.visibility == "internal" else Access.public()
 
 
-def run(chunk_sizes: list[int], golden: list[GoldenItem], top_k: int) -> dict[str, object]:
-    embedder = SentenceTransformerEmbedder(EmbedderSettings(), ROOT / "data" / "models")
-    sparse = Bm25Encoder()
-    answerable = [g for g in golden if g.sources]
+def variant_name(mode: str, weights: tuple[float, float]) -> str:
+    return mode + (f" w={weights[0]:g}:{weights[1]:g}" if mode == "hybrid" else "")
+
+
+def log(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def run_corpus(corpus: Corpus, chunk_sizes: list[int], embedder: SentenceTransformerEmbedder,
+               sparse: Bm25Encoder, top_k: int) -> dict[str, Any]:
+    """One corpus: per chunk size, its ingest counts, every variant's scores and the abstention sweep."""
+    if not corpus.docs.is_dir():
+        log(f"[{corpus.name}] docs folder {corpus.docs} is missing; skipped")
+        return {"skipped": f"docs folder {corpus.docs} is missing"}
+    golden = load(corpus.questions)
+    in_scope = [g for g in golden if g.sources]  # out-of-scope items only feed the abstention sweep
+    limit = max(top_k, MRR_K)
     queries = {g.id: (embedder.embed_query(query_text(g)), *sparse.query(query_text(g))) for g in golden}
-    report: dict[str, object] = {}
+    out: dict[str, Any] = {"questions": len(golden), "in_scope": len(in_scope)}
     for size in chunk_sizes:
+        log(f"[{corpus.name}] ingesting {corpus.docs} at {size} words per chunk ...")
+        started = time.perf_counter()
         with tempfile.TemporaryDirectory() as tmp:
             store = EdgeStore(Path(tmp) / "index", role="bench")
             summary = Ingestor(store, embedder, sparse, Path(tmp), "/docs", max_words=size).run(
-                ROOT / "docs-corpus", progress=False)
+                corpus.docs, progress=True)
+            ingest_s = time.perf_counter() - started
+            log(f"[{corpus.name}] {summary.chunks_added} chunks in {ingest_s:.0f} s; searching")
             index = store.open_active()
             assert index is not None
+            variants: dict[str, dict[str, float]] = {}
             for mode, weights in MODES:
                 scores = []
-                for g in answerable:
+                for g in in_scope:
                     dense, idx, val = queries[g.id]
-                    hits = index.search(SearchQuery(dense, idx, val, access_for(g), limit=top_k, mode=mode,  # type: ignore[arg-type]
-                                                    weights=weights))
+                    hits = index.search(SearchQuery(dense, idx, val, access_for(g), limit=limit,
+                                                    mode=mode, weights=weights))  # type: ignore[arg-type]
                     scores.append(score_ranking([h.payload for h in hits], g))
-                key = f"chunks={size} {mode}" + (f" w={weights[0]:g}:{weights[1]:g}" if mode == "hybrid" else "")
-                report[key] = {"n_chunks": summary.chunks_added, **summarise(scores, (1, 3, 5, top_k))}
-            report[f"chunks={size} abstention"] = sweep_threshold(index, golden, queries)
+                variants[variant_name(mode, weights)] = summarise(scores, KS, mrr_k=MRR_K)
+            out[f"chunks={size}"] = {"n_chunks": summary.chunks_added, "ingest_s": round(ingest_s, 1),
+                                     "variants": variants, "abstention": sweep_threshold(index, golden, queries)}
             store.close()
-    return report
+    return out
 
 
 def sweep_threshold(index: object, golden: list[GoldenItem], queries: dict[str, tuple]) -> dict[str, object]:  # type: ignore[type-arg]
     """Top public-path similarity for should-answer vs should-abstain questions, and the best cut."""
-    answer_sims, abstain_sims = [], []
+    answer_sims: list[float] = []
+    abstain_sims: list[float] = []
     for g in golden:
         dense, idx, val = queries[g.id]
         hits = index.search(SearchQuery(dense, idx, val, Access.public(), limit=5))  # type: ignore[attr-defined]
         top = max((h.similarity for h in hits), default=0.0)
         (answer_sims if g.answerable_publicly else abstain_sims).append(top)
+    if not answer_sims or not abstain_sims:
+        return {"answerable": len(answer_sims), "abstain": len(abstain_sims)}  # nothing to separate
     best = (0.0, 0.0)
     for step in range(10, 71):
         t = step / 100
@@ -93,6 +153,7 @@ def sweep_threshold(index: object, golden: list[GoldenItem], queries: dict[str, 
         acc = right / (len(answer_sims) + len(abstain_sims))
         if acc > best[1]:
             best = (t, acc)
+
     def recall_at(t: float) -> float:
         return sum(s >= t for s in answer_sims) / len(answer_sims)
     return {
@@ -106,16 +167,49 @@ def sweep_threshold(index: object, golden: list[GoldenItem], queries: dict[str, 
     }
 
 
+def table(report: dict[str, Any]) -> str:
+    """One row per corpus, chunk size and variant; then each run's abstention summary."""
+    head = f"{'corpus':14} {'chunks':>6} {'n':>4} {'variant':15} " + " ".join(f"{c:>7}" for c in TABLE_COLUMNS)
+    rows, notes = [head, "-" * len(head)], []
+    for name, result in report.items():
+        if "skipped" in result:
+            notes.append(f"{name}: skipped ({result['skipped']})")
+            continue
+        for key, run in result.items():
+            if not key.startswith("chunks="):
+                continue
+            size = key.removeprefix("chunks=")
+            for variant, scores in run["variants"].items():
+                rows.append(f"{name:14} {size:>6} {result['in_scope']:>4} {variant:15} "
+                            + " ".join(f"{scores[c]:7.3f}" for c in TABLE_COLUMNS))
+            a = run["abstention"]
+            notes.append(f"{name} chunks={size}: {run['n_chunks']} chunks, ingest {run['ingest_s']:.0f} s; abstention "
+                         + ("n/a" if "best_threshold" not in a else
+                            f"median sim answer {a['answerable_median_sim']:.3f}"
+                            f" / abstain {a['abstain_median_sim']:.3f}, "
+                            f"best cut {a['best_threshold']:.2f} (acc {a['best_accuracy']:.3f}), "
+                            f"kept/caught@0.40 {a['kept/caught@0.40']}"))
+    return "\n".join(rows + [""] + notes)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--chunk-sizes", default="120,180,250", help="comma-separated max words per chunk")
-    parser.add_argument("--top-k", type=int, default=8)
+    parser.add_argument("--corpora", default=None,
+                        help=f"comma-separated corpus names (default: all, {HOME} plus eval/dev/corpora.json)")
+    parser.add_argument("--top-k", type=int, default=MRR_K,
+                        help=f"results searched (at least {MRR_K}, for MRR@{MRR_K})")
+    parser.add_argument("--json", action="store_true", help="print only the JSON report")
     args = parser.parse_args()
-    golden = load()
-    report = run([int(x) for x in args.chunk_sizes.split(",")], golden, args.top_k)
-    for key, value in report.items():
-        print(f"{key:32} " + "  ".join(f"{k}={v:.3f}" if isinstance(v, float) else f"{k}={v}"
-                                        for k, v in value.items()))  # type: ignore[union-attr]
+    corpora = select(args.corpora)
+    sizes = [int(x) for x in args.chunk_sizes.split(",")]
+    started = time.perf_counter()
+    embedder = SentenceTransformerEmbedder(EmbedderSettings(), ROOT / "data" / "models")
+    sparse = Bm25Encoder()
+    report = {c.name: run_corpus(c, sizes, embedder, sparse, args.top_k) for c in corpora}
+    log(f"done in {time.perf_counter() - started:.0f} s")
+    if not args.json:
+        print(table(report))
     print(json.dumps(report))
 
 

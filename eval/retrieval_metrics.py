@@ -30,6 +30,10 @@ class RankScore:
     def reciprocal_rank(self) -> float:
         return 1.0 / self.rank if self.rank else 0.0
 
+    def reciprocal_rank_at(self, k: int) -> float:
+        """MRR@k's term: 1/rank when the first match is in the top k, else 0."""
+        return self.reciprocal_rank if self.hit(k) else 0.0
+
 
 def score_ranking(payloads: Sequence[dict[str, Any]], item: GoldenItem) -> RankScore:
     """Where the first golden section appears, and whether every golden source appears."""
@@ -40,10 +44,13 @@ def score_ranking(payloads: Sequence[dict[str, Any]], item: GoldenItem) -> RankS
     return RankScore(rank, len(found) == len(item.sources))
 
 
-def summarise(scores: Sequence[RankScore], ks: Sequence[int] = (1, 3, 5)) -> dict[str, float]:
-    """hit@k for each k, MRR and all-sources recall, as fractions."""
+def summarise(scores: Sequence[RankScore], ks: Sequence[int] = (1, 3, 5),
+              mrr_k: int | None = None) -> dict[str, float]:
+    """hit@k for each k, MRR (over the whole ranking, and ``mrr@{mrr_k}`` if asked) and all-sources recall."""
     n = max(len(scores), 1)
     out = {f"hit@{k}": sum(s.hit(k) for s in scores) / n for k in ks}
     out["mrr"] = sum(s.reciprocal_rank for s in scores) / n
+    if mrr_k is not None:
+        out[f"mrr@{mrr_k}"] = sum(s.reciprocal_rank_at(mrr_k) for s in scores) / n
     out["all_sources"] = sum(s.all_sources_found for s in scores) / n
     return out

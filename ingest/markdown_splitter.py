@@ -42,6 +42,7 @@ class Block:
     kind: str  # heading | code | table | text
     text: str
     level: int = 0
+    anchor: str = ""  # a heading's explicit id (``## Setup {#setup}``), if it has one
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,7 +76,18 @@ def parse_heading(line: str) -> tuple[int, str] | None:
     String code, linear in the line. As in CommonMark, 1-6 ``#`` then whitespace (or
     nothing), and a closing run of ``#`` is dropped only when whitespace precedes it
     (``# C#`` is "C#"). Unlike CommonMark, the ``#`` must start the line (an indented
-    ``#`` stays text, as it always has here).
+    ``#`` stays text, as it always has here). A trailing attribute list with an id
+    (``{ #setup }``) is not part of the text; see ``parse_heading_id``.
+    """
+    parsed = parse_heading_id(line)
+    return None if parsed is None else (parsed[0], parsed[1])
+
+
+def parse_heading_id(line: str) -> tuple[int, str, str] | None:
+    """An ATX heading's (level, text, explicit id): ``## Setup { #setup .x }`` -> ``(2, "Setup", "setup")``.
+
+    The id is ``""`` when the heading has none. The attribute list (MkDocs attr_list,
+    Pandoc, Docusaurus) comes after any closing ``#`` run, as in ``## Setup ## {#setup}``.
     """
     level = len(line) - len(line.lstrip("#"))
     if not 1 <= level <= 6:
@@ -83,11 +95,69 @@ def parse_heading(line: str) -> tuple[int, str] | None:
     rest = line[level:]
     if rest and not rest[0].isspace():
         return None  # "#hashtag", "#5"
-    text = rest.strip()
+    text, anchor = split_attributes(rest.strip())
     closed = text.rstrip("#")
     if not closed or closed[-1].isspace():
         text = closed.rstrip()
-    return level, text
+    return level, text, anchor
+
+
+def _id_char(ch: str) -> bool:
+    return ch.isalnum() or ch in "-_:."
+
+
+def split_attributes(text: str) -> tuple[str, str]:
+    """Heading text without a trailing ``{#id .class key=value}`` list, and the id (``""`` if none).
+
+    Only a well-formed list at the very end that holds an ``#id`` is taken: ``{``, an
+    optional ``:`` (kramdown / attr_list), whitespace-separated tokens each ``#id``,
+    ``.class`` or ``key=value``, then ``}``; the ``{`` starts the text or follows
+    whitespace. Anything else stays text (``The {name} placeholder``, an unclosed
+    ``{ #x``). Ids are limited to letters, digits and ``-_:.`` (they go into URLs and
+    ``id`` attributes) and to MAX_HEADING_CHARS; with two ids the first wins. Linear:
+    one ``rfind`` and a pass over the tokens.
+    """
+    if not text.endswith("}"):
+        return text, ""
+    start = text.rfind("{")
+    if start < 0 or (start > 0 and not text[start - 1].isspace()):
+        return text, ""
+    inner = text[start + 1:-1]
+    if inner.startswith(":"):
+        inner = inner[1:]
+    if "}" in inner:
+        return text, ""
+    anchor = ""
+    for token in inner.split():
+        if token[0] == "#":
+            name = token[1:]
+            if not name or len(name) > MAX_HEADING_CHARS or not all(_id_char(ch) for ch in name):
+                return text, ""
+            anchor = anchor or name
+        elif token[0] == ".":
+            if len(token) == 1 or "=" in token:
+                return text, ""
+        else:
+            key, eq, _value = token.partition("=")
+            if not key or not eq or not all(_id_char(ch) for ch in key):
+                return text, ""
+    if not anchor:
+        return text, ""
+    return text[:start].rstrip(), anchor
+
+
+def heading_anchor(block: Block, seen: dict[str, int]) -> str:
+    """A heading's anchor: its explicit id, or its slug de-duplicated GitHub-style (``-1``, ``-2``).
+
+    The one rule for the splitter's citation URLs and the /docs page's heading ids.
+    """
+    if block.anchor:
+        seen[block.anchor] = seen.get(block.anchor, 0) + 1
+        return block.anchor
+    slug = slugify(block.text)
+    count = seen.get(slug, 0)
+    seen[slug] = count + 1
+    return slug if count == 0 else f"{slug}-{count}"
 
 
 def scan_blocks(body: str) -> list[Block]:
@@ -118,10 +188,10 @@ def scan_blocks(body: str) -> list[Block]:
             blocks.append(Block("code", "\n".join(code)))
             i += 1
             continue
-        heading = parse_heading(line)
+        heading = parse_heading_id(line)
         if heading:
             flush_para()
-            blocks.append(Block("heading", heading[1][:MAX_HEADING_CHARS].rstrip(), heading[0]))
+            blocks.append(Block("heading", heading[1][:MAX_HEADING_CHARS].rstrip(), heading[0], heading[2]))
         elif line.lstrip().startswith("|"):
             flush_para()
             rows = []
@@ -164,10 +234,7 @@ def sections(body: str, title: str) -> list[Section]:
         names = [name for _, name in stack]
         # The H1 is the page title; keep the path rooted at the title either way.
         path = tuple(names) if names[0] == title else (title, *names)
-        slug = slugify(block.text)
-        count = seen.get(slug, 0)
-        seen[slug] = count + 1
-        anchor = slug if count == 0 else f"{slug}-{count}"
+        anchor = heading_anchor(block, seen)
     close()
     return out
 

@@ -2,7 +2,7 @@
 
 Why our own renderer: citation URLs end in ``#<anchor>`` computed by the ingest
 splitter, so headings here must get exactly those ids (same block scanner, same
-``slugify``, same de-duplication), and everything else must be escaped. Supported:
+``heading_anchor``: an explicit ``{#id}`` or the de-duplicated slug), and everything else must be escaped. Supported:
 headings, paragraphs, nested lists, block quotes, fenced code, tables, and inline
 code, bold, italics and links (http, https, mailto and relative only).
 
@@ -22,7 +22,7 @@ from urllib.parse import urlsplit
 
 from docent.paths import doc_file
 from ingest.documents import SUFFIXES, Document, discover, doc_url, read_document
-from ingest.markdown_splitter import scan_blocks, slugify
+from ingest.markdown_splitter import heading_anchor, scan_blocks
 from ingest.visibility import DEFAULT_POLICY, VisibilityPolicy
 
 DOCS_PREFIX = "/docs"
@@ -295,10 +295,7 @@ def render_markdown(body: str, doc_path: str = "") -> Rendered:
     seen: dict[str, int] = {}
     for block in scan_blocks(body):
         if block.kind == "heading":
-            slug = slugify(block.text)
-            count = seen.get(slug, 0)
-            seen[slug] = count + 1
-            anchor = slug if count == 0 else f"{slug}-{count}"
+            anchor = heading_anchor(block, seen)
             headings.append((block.level, block.text, anchor))
             out.append(f'<h{block.level} id="{html.escape(anchor)}">{inline(block.text, doc_path)}</h{block.level}>')
         elif block.kind == "code":
