@@ -41,9 +41,10 @@ ingest:  ## ingest docs-corpus/ incrementally
 test:  ## run the test suite
 	$(BIN)/python -m pytest
 
-lint:  ## ruff + mypy --strict
-	$(BIN)/ruff check docent service ingest eval tests bench
-	$(BIN)/mypy docent service ingest eval
+lint:  ## ruff, mypy --strict, and the import rules of ARCHITECTURE.md (import-linter)
+	$(BIN)/ruff check docent service ingest eval entrypoints tests bench
+	$(BIN)/mypy docent service ingest eval entrypoints
+	$(BIN)/lint-imports
 
 bench:  ## run the fast benchmarks (minutes); the slow ones and every figure: BENCHMARKS.md
 	$(BIN)/python bench/load.py

@@ -3,7 +3,8 @@
 What a first prototype would write: ``SimpleDirectoryReader`` -> ``VectorStoreIndex``
 (LlamaIndex's default ``SentenceSplitter``, 1024 tokens, and its in-memory vector store)
 with the same MiniLM weights (``bench/_naive.py``), and a query engine whose LLM is the
-same ``docent-fake`` model through ``litellm.completion``. ``llama-index-llms-litellm``
+same ``docent-fake`` model through ``litellm.completion`` (the plugin in
+``tests/fakes/llm.py``, which bench/peers.py loads first). ``llama-index-llms-litellm``
 is not installed, so ``LiteLLMModel`` is the few lines that integration would be.
 """
 

@@ -5,7 +5,9 @@ it, over a private data dir that is ingested beforehand (the server's start-up i
 then finds nothing to do). Benchmarks call it with a staff key (``STAFF_KEY``) and/or as
 public callers; settings they change are passed as ``DOCENT_*`` variables and listed in
 what they print. The rate limits for public callers are raised (``RATE_ENV``), since
-every request comes from one loopback address.
+every request comes from one loopback address. The scripted ``docent-fake/...`` models
+are a plugin kept with the tests (``tests/fakes/llm.py``): every server started here
+loads it (``plugin_env()``).
 """
 
 from __future__ import annotations
@@ -32,6 +34,8 @@ STAFF_KEY = "bench-staff-key"
 # API calls too) share a per-address limit of 60/min by default: raised for the benches.
 RATE_ENV = {"DOCENT_WIDGET__RATE_PER_MINUTE_TOKEN": "1000000", "DOCENT_WIDGET__RATE_PER_MINUTE_IP": "1000000",
             "DOCENT_AUTH__FAILURES_PER_MINUTE_IP": "1000000"}
+# The plugin that registers the scripted docent-fake provider (docent/plugins.py).
+FAKE_PLUGINS = ["tests.fakes.llm"]
 QUESTIONS = [
     "How do I store the SOCKS5 proxy password in a file?",
     "What port does the agent status server listen on?",
@@ -52,6 +56,13 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
+
+
+def plugin_env() -> dict[str, str]:
+    """``DOCENT_PLUGINS`` naming the docent-fake plugin, and the repo root on ``PYTHONPATH``
+    (``tests`` is a package there, not an installed one), for a server subprocess."""
+    path = os.pathsep.join(p for p in (str(ROOT), os.environ.get("PYTHONPATH", "")) if p)
+    return {"DOCENT_PLUGINS": json.dumps(FAKE_PLUGINS), "PYTHONPATH": path}
 
 
 def staff_env() -> dict[str, str]:
@@ -98,7 +109,7 @@ def data_dir() -> Iterator[Path]:
     try:
         if (ROOT / "data" / "models").exists():
             (data / "models").symlink_to(ROOT / "data" / "models", target_is_directory=True)
-        subprocess.run([sys.executable, "-m", "docent.cli", "ingest", "-q"], cwd=ROOT, check=True,
+        subprocess.run([sys.executable, "-m", "entrypoints.cli", "ingest", "-q"], cwd=ROOT, check=True,
                        env={**os.environ, "DOCENT_DATA_DIR": str(data)}, stdout=subprocess.DEVNULL)
         yield data
     finally:
@@ -120,10 +131,10 @@ def serve(data: Path, model: str, env: Mapping[str, str] | None = None, settle_s
     port = free_port()
     full_env = {**os.environ, "DOCENT_DATA_DIR": str(data), "DOCENT_MODEL": model, "DOCENT_LOG_LEVEL": "WARNING",
                 "DOCENT_DOCS_DIR": str(ROOT / "docs-corpus"), "DOCENT_CHAT__REWRITE": "concat",
-                "DOCENT_EVAL_TRIGGER": "off", **RATE_ENV, **(env or {})}
+                "DOCENT_EVAL_TRIGGER": "off", **plugin_env(), **RATE_ENV, **(env or {})}
     log = data / f"serve-{port}.log"
     with log.open("wb") as sink:
-        proc = subprocess.Popen([sys.executable, "-m", "docent.cli", "serve", "--port", str(port)], env=full_env,
+        proc = subprocess.Popen([sys.executable, "-m", "entrypoints.cli", "serve", "--port", str(port)], env=full_env,
                                 cwd=ROOT, stdout=sink, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
     try:

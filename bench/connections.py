@@ -3,7 +3,7 @@
 Two servers in one run, each a subprocess on a free 127.0.0.1 port over the same app
 (an empty docs dir, the fake model, no watcher), so their memory is measured alone:
 
-- baseline: plain ``uvicorn docent.asgi:app_from_env --factory --http httptools``, uvicorn's defaults;
+- baseline: plain ``uvicorn entrypoints.asgi:app_from_env --factory --http httptools``, uvicorn's defaults;
 - docent: ``docent serve`` (``BoundedHttpProtocol`` via ``uvicorn_options``), short deadlines from the flags.
 
 Measured on each, in turn: ``--n`` idle connections (closed within ``--wait`` seconds? median and
@@ -37,7 +37,7 @@ from typing import cast
 import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from bench._service import ROOT, free_port, machine, rss_kib, stop  # noqa: E402
+from bench._service import ROOT, free_port, machine, plugin_env, rss_kib, stop  # noqa: E402
 
 HEAD = b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: "
 BODY = (b"POST /v1/search HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
@@ -55,7 +55,8 @@ def server(tmp: Path, name: str, models: Path, cmd: list[str], env: dict[str, st
     port = free_port()
     base = {k: v for k, v in os.environ.items() if not k.startswith(("DOCENT_", "QDRANT_"))}
     full = {**base, "DOCENT_DATA_DIR": str(data), "DOCENT_DOCS_DIR": str(docs), "DOCENT_WATCH": "false",
-            "DOCENT_MODEL": "docent-fake/echo-cite", "DOCENT_LOG_LEVEL": "WARNING", "DOCENT_EVAL_TRIGGER": "off", **env}
+            "DOCENT_MODEL": "docent-fake/echo-cite", "DOCENT_LOG_LEVEL": "WARNING", "DOCENT_EVAL_TRIGGER": "off",
+            **plugin_env(), **env}
     log = tmp / f"{name}.log"
     with log.open("wb") as sink:
         proc = subprocess.Popen([a.format(port=port) for a in cmd], env=full, cwd=ROOT, stdout=sink,
@@ -259,10 +260,10 @@ def main() -> None:
            "DOCENT_SERVER__BODY_TIMEOUT_S": str(args.body_timeout)}
     try:
         # docent first: it exports the ONNX embedder into the shared models dir the baseline then reuses.
-        with server(tmp, "docent", models, [py, "-m", "docent.cli", "serve", "--host", "127.0.0.1", "--port",
+        with server(tmp, "docent", models, [py, "-m", "entrypoints.cli", "serve", "--host", "127.0.0.1", "--port",
                                             "{port}"], env) as (dport, dpid), \
-             server(tmp, "baseline", models, [py, "-m", "uvicorn", "docent.asgi:app_from_env", "--factory", "--http",
-                                              "httptools", "--host", "127.0.0.1", "--port", "{port}",
+             server(tmp, "baseline", models, [py, "-m", "uvicorn", "entrypoints.asgi:app_from_env", "--factory",
+                                              "--http", "httptools", "--host", "127.0.0.1", "--port", "{port}",
                                               "--log-level", "warning"], {}) as (bport, bpid):
             print("servers up; measuring baseline uvicorn ...", flush=True)
             base = measure(bport, bpid, args.n, wait_s)

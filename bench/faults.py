@@ -29,7 +29,7 @@ from pathlib import Path
 import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from bench._service import ROOT, data_dir, free_port, machine, serve  # noqa: E402
+from bench._service import ROOT, data_dir, free_port, machine, plugin_env, serve  # noqa: E402
 
 DEADLINE_S = 2.0
 QUESTION = "How do I store the SOCKS5 proxy password in a file?"
@@ -89,9 +89,9 @@ def store_recovery(data: Path) -> None:
     assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
     port = free_port()
     env = {**os.environ, "DOCENT_DATA_DIR": str(data), "DOCENT_MODEL": "docent-fake/echo-cite",
-           "DOCENT_LOG_LEVEL": "WARNING", "DOCENT_EVAL_TRIGGER": "off"}
-    server = subprocess.Popen([sys.executable, "-m", "docent.cli", "serve", "--port", str(port)], env=env, cwd=ROOT,
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+           "DOCENT_LOG_LEVEL": "WARNING", "DOCENT_EVAL_TRIGGER": "off", **plugin_env()}
+    server = subprocess.Popen([sys.executable, "-m", "entrypoints.cli", "serve", "--port", str(port)], env=env,
+                              cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     base = f"http://127.0.0.1:{port}"
     try:
         status = 0

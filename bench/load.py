@@ -1,8 +1,9 @@
 """Load test: a real `docent serve` on loopback with a scripted model through LiteLLM.
 
 The server is a separate process over a pre-ingested copy of docs-corpus; the model is
-``docent-fake/...`` (registered with LiteLLM like a real provider, so every request
-travels the production Router path) and costs ~0, so what is measured is Docent itself.
+``docent-fake/...`` (the plugin in tests/fakes/llm.py, which ``bench/_service.serve``
+loads; registered with LiteLLM like a real provider, so every request travels the
+production Router path) and costs ~0, so what is measured is Docent itself.
 Three parts, each bounded in requests:
 
 1. **Baseline**: ``GET /healthz`` at ``--clients`` concurrent clients (the bare

@@ -47,14 +47,14 @@ from fastapi.testclient import TestClient
 
 from bench._peer_llamaindex import LiteLLMModel, as_payload, build_index
 from bench._report import median, percentile, stopwatch
-from bench._service import data_dir, machine
+from bench._service import FAKE_PLUGINS, data_dir, machine
 from bench.retrieval import access_for, query_text
+from docent import plugins
 from docent.schema import Access
 from docent.settings import LLMSettings, Settings
 from eval.golden import GoldenItem, load
 from eval.retrieval_metrics import score_ranking, summarise
 from service.app import create_app
-from service.llm.fake import register_fake_provider
 
 DOCS = _ROOT / "docs-corpus"
 MODEL = "docent-fake/echo-cite"
@@ -113,7 +113,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.ERROR)
     warnings.simplefilter("ignore")
-    register_fake_provider()
+    plugins.load(FAKE_PLUGINS)  # the peer calls docent-fake through litellm.completion directly
     golden = load()
     answerable = [g for g in golden if g.sources]
     queries = [query_text(answerable[i % len(answerable)]) for i in range(args.queries)]
@@ -127,7 +127,7 @@ def main(argv: list[str] | None = None) -> int:
           f"({len(index.docstore.docs)} nodes)", flush=True)
     with data_dir() as data:
         settings = Settings(_env_file=None, data_dir=data, docs_dir=DOCS, watch=False, qdrant_url=None,  # type: ignore[call-arg]
-                            llm=LLMSettings(model=MODEL, retries=0))
+                            llm=LLMSettings(model=MODEL, retries=0), plugins=FAKE_PLUGINS)
         settings.chat = settings.chat.model_copy(update={"rewrite": "concat"})
         # Anonymous calls share a per-address limit (60/min); all of these come from one client.
         settings.widget = settings.widget.model_copy(update={"rate_per_minute_ip": 1_000_000})

@@ -273,10 +273,18 @@ class Settings(BaseSettings):
     # Empty (the default): forwarded headers are ignored and the peer address is the client,
     # so nobody can pick their own rate-limit bucket by sending X-Forwarded-For.
     trusted_proxies: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    # Modules imported at start-up whose register() extends Docent, e.g. with a LiteLLM
+    # provider (docent/plugins.py). DOCENT_PLUGINS='["my_pkg.provider"]' or comma separated.
+    plugins: Annotated[list[str], NoDecode] = Field(default_factory=list)
 
     @field_validator("trusted_proxies", mode="before")
     @classmethod
     def _split_proxies(cls, value: object) -> object:
+        return _proxy_list(value)
+
+    @field_validator("plugins", mode="before")
+    @classmethod
+    def _split_plugins(cls, value: object) -> object:
         return _proxy_list(value)
 
     @field_validator("trusted_proxies")

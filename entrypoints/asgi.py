@@ -66,7 +66,7 @@ def app_from_env() -> FastAPI:
 
     ``docent serve --workers N`` invokes it with the options of ``docent.serving``
     (forwarded headers only from ``trusted_proxies``, header/body deadlines, header
-    limits). A bare ``uvicorn docent.asgi:app_from_env --factory`` gets uvicorn's own
+    limits). A bare ``uvicorn entrypoints.asgi:app_from_env --factory`` gets uvicorn's own
     defaults instead: X-Forwarded-For believed from 127.0.0.1 and no request deadlines.
     """
     from docent.offline import ensure_offline

@@ -7,8 +7,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import logging
-import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -17,6 +15,8 @@ import typer
 
 from docent.errors import DocentError
 from docent.offline import ensure_offline
+from entrypoints import cli_admin
+from entrypoints.cli_common import fail, load_settings
 
 if TYPE_CHECKING:  # annotations only: the real imports stay lazy, inside each command
     import threading
@@ -34,29 +34,6 @@ def _root() -> None:
     """Docent: a support chatbot that answers from your documentation, with citations."""
 
 
-def _settings() -> Settings:
-    from pydantic import ValidationError
-
-    from docent.settings import Settings
-
-    try:
-        settings = Settings()
-    except ValidationError as exc:
-        typer.echo(f"error: invalid settings:\n{exc}", err=True)
-        raise typer.Exit(2) from None
-    logging.basicConfig(level=settings.log_level.upper(), stream=sys.stderr,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    # LiteLLM logs every call at INFO; keep the console for Docent's own messages.
-    for noisy in ("LiteLLM", "LiteLLM Router", "LiteLLM Proxy", "httpx", "sentence_transformers"):
-        logging.getLogger(noisy).setLevel(logging.WARNING)
-    return settings
-
-
-def _fail(exc: DocentError) -> None:
-    typer.echo(f"error: {exc}", err=True)
-    raise typer.Exit(2)
-
-
 @app.command()
 def ingest(
     path: Annotated[Path | None, typer.Argument(help="Docs folder (default: DOCENT_DOCS_DIR, ./docs-corpus).")] = None,
@@ -70,7 +47,7 @@ def ingest(
 ) -> None:
     """Chunk, embed and index the docs folder, incrementally."""
     ensure_offline()
-    settings = _settings()
+    settings = load_settings()
     from ingest import worker
 
     docs = path or settings.docs_dir
@@ -83,7 +60,7 @@ def ingest(
             return
         summary = worker.run(settings, docs, rebuild=rebuild, progress=not quiet and not as_json)
     except DocentError as exc:
-        _fail(exc)
+        fail(exc)
         return
     if as_json:
         typer.echo(json.dumps(summary.to_json()))
@@ -106,7 +83,7 @@ def _check_visibility(settings: Settings, docs: Path, as_json: bool) -> None:
     try:
         rows = check_visibility(settings, docs)
     except DocentError as exc:
-        _fail(exc)
+        fail(exc)
         return
     bad = [r for r in rows if not r.ok]
     if as_json:
@@ -146,17 +123,22 @@ def _watch(settings: Settings, docs: Path, as_json: bool) -> None:
 
 def _eval_trigger(settings: Settings, store: IndexStore,
                   embedder: Embedder) -> Callable[[dict[str, Any]], threading.Thread | None]:
-    """The watcher's on_change hook: evaluate after each ingest that changed docs (a worker
-    process, e.g. compose's `worker`, has no Runtime; the model is built on first use).
-    The hook returns the evaluation's thread, or None when it started none."""
-    from eval.trigger import on_ingest_change, pipeline_from
+    """The watcher's on_change hook: evaluate after each ingest that changed docs.
 
-    pipeline = None
+    A worker process (compose's `worker`) answers the evaluation's questions through a
+    ``Runtime`` over its own open store and embedder, built on first use (the model is
+    not loaded until docs change). The hook returns the evaluation's thread, or None
+    when it started none.
+    """
+    from eval.trigger import on_ingest_change
+    from service.runtime import Runtime
+
+    runtime: Runtime | None = None
 
     def changed(entry: dict[str, Any]) -> threading.Thread | None:
-        nonlocal pipeline
-        pipeline = pipeline or pipeline_from(settings, store, embedder)
-        return on_ingest_change(entry, settings, runtime=pipeline)
+        nonlocal runtime
+        runtime = runtime or Runtime.build(settings, store=store, embedder=embedder, start_watcher=False)
+        return on_ingest_change(entry, settings, runtime=runtime)
 
     return changed
 
@@ -169,11 +151,11 @@ def serve(
 ) -> None:
     """Serve the chat API (and, in embedded mode, watch and re-ingest the docs folder)."""
     ensure_offline()
-    settings = _settings()
+    settings = load_settings()
     import uvicorn
 
-    from docent.asgi import build_app, build_runtime
     from docent.serving import uvicorn_options
+    from entrypoints.asgi import build_app, build_runtime
     from service.observability.logs import configure_logging
 
     # JSON lines by default. uvicorn gets log_config=None so its loggers use this handler;
@@ -186,13 +168,13 @@ def serve(
     # workers' uvicorn config (these options included) is pickled into each worker process.
     options = uvicorn_options(settings)
     if workers > 1:
-        uvicorn.run("docent.asgi:app_from_env", factory=True, host=host, port=port, workers=workers, **options)
+        uvicorn.run("entrypoints.asgi:app_from_env", factory=True, host=host, port=port, workers=workers, **options)
         return
     try:
         # Built here rather than in the lifespan so a bad start-up is a clean message.
         runtime = build_runtime(settings, lock_info={"url": f"http://{host}:{port}"})
     except DocentError as exc:
-        _fail(exc)
+        fail(exc)
         return
     try:
         uvicorn.run(build_app(settings, runtime), host=host, port=port, **options)
@@ -211,11 +193,11 @@ def ask(
 ) -> None:
     """Answer one question and print it with its sources."""
     ensure_offline()
-    settings = _settings()
+    settings = load_settings()
     try:
         body = _ask_remote(url, api_key, question) if url else _ask_local(settings, question, internal)
     except DocentError as exc:
-        _fail(exc)
+        fail(exc)
         return
     if as_json:
         typer.echo(json.dumps(body, indent=2))
@@ -249,7 +231,6 @@ def _ask_local(settings: Settings, question: str, internal: bool) -> dict[str, A
     import time
 
     from docent.schema import Access
-    from service.answer import answer
     from service.api.views import to_response
     from service.runtime import Runtime
 
@@ -257,8 +238,7 @@ def _ask_local(settings: Settings, question: str, internal: bool) -> dict[str, A
     try:
         started = time.perf_counter()
         access = Access.staff(all_groups=True) if internal else Access.public()
-        ans = asyncio.run(answer(question, [], access=access, retriever=runtime.retriever, model=runtime.model,
-                                 chat=settings.chat))
+        ans = asyncio.run(runtime.answerer.answer(question, [], access))
         return to_response(ans, settings.chat, "", 0, started).model_dump()
     finally:
         runtime.close()
@@ -274,99 +254,9 @@ def _mount_eval() -> None:
 
 _mount_eval()
 
-models_app = typer.Typer(help="Prepare and check the packaged model files.", no_args_is_help=True)
-app.add_typer(models_app, name="models")
-
-
-@models_app.command("prepare")
-def models_prepare() -> None:
-    """Join the packaged GGUF parts into the data dir and verify their sha256 (once)."""
-    ensure_offline()
-    settings = _settings()
-    from service.llm.model_files import prepare_models
-
-    try:
-        for name, path in prepare_models(settings.models_dir).items():
-            typer.echo(f"{name}: {path}")
-    except DocentError as exc:
-        _fail(exc)
-
-
-keys_app = typer.Typer(help="Staff API keys.", no_args_is_help=True)
-app.add_typer(keys_app, name="keys")
-
-
-@keys_app.command("hash")
-def keys_hash(
-    key: Annotated[str, typer.Argument(help="The key to hash (keep the key secret; store the hash).")],
-) -> None:
-    """Print the sha256 to put in DOCENT_AUTH__STAFF_KEYS."""
-    import hashlib
-
-    typer.echo(hashlib.sha256(key.encode()).hexdigest())
-
-
-@keys_app.command("create")
-def keys_create(
-    name: Annotated[str, typer.Option(help="Who holds the key (shown in the console and logs).")],
-    group: Annotated[list[str] | None, typer.Option("--group", help="Internal-doc group it may read; repeatable.")]
-    = None,
-    admin: Annotated[bool, typer.Option(help="May run ingests and evaluations and list keys.")] = False,
-) -> None:
-    """Generate a new staff key: prints the key once, and the settings entry that holds only its hash."""
-    import hashlib
-    import json
-    import secrets
-
-    key = "dk_" + secrets.token_urlsafe(32)
-    entry = {"name": name, "sha256": hashlib.sha256(key.encode()).hexdigest(), "groups": group or [],
-             "admin": admin}
-    typer.echo(f"key (shown once; give it to {name}): {key}")
-    typer.echo("add this entry to the DOCENT_AUTH__STAFF_KEYS JSON list:")
-    typer.echo(json.dumps(entry))
-
-
-index_app = typer.Typer(help="Move the index between backends.", no_args_is_help=True)
-app.add_typer(index_app, name="index")
-
-
-@index_app.command("migrate")
-def index_migrate(
-    to: Annotated[str, typer.Option("--to", help="Target Qdrant server URL, e.g. http://qdrant:6333.")],
-    api_key: Annotated[str | None, typer.Option(envvar="DOCENT_MIGRATE_API_KEY",
-                                                help="API key of the target server (or DOCENT_MIGRATE_API_KEY).")]
-    = None,
-    collection: Annotated[str | None, typer.Option(help="Alias on the target (default: DOCENT_INDEX__COLLECTION).")]
-    = None,
-    replace: Annotated[bool, typer.Option(help="Swap out a non-empty collection already on the target.")] = False,
-    batch_size: Annotated[int, typer.Option(min=1, max=4096, help="Points per upsert.")] = 256,
-    as_json: Annotated[bool, typer.Option("--json", help="Print the summary as one JSON object.")] = False,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
-) -> None:
-    """Copy the index, vectors included, to a Qdrant server: no re-embedding.
-
-    The source is the configured store (embedded unless QDRANT_URL is set): stop the server holding it first.
-
-    Shards and replicas on the target: DOCENT_INDEX__SHARD_NUMBER, DOCENT_INDEX__REPLICATION_FACTOR.
-    """
-    ensure_offline()
-    settings = _settings()
-    from docent.index.migrate import run
-
-    try:
-        summary = run(settings, to, api_key=api_key, collection=collection, replace=replace,
-                      batch_size=batch_size, progress=not quiet and not as_json)
-    except DocentError as exc:
-        _fail(exc)
-        return
-    if as_json:
-        typer.echo(json.dumps(summary.to_json()))
-        return
-    typer.echo(f"copied {summary.points} points ({summary.embed_model}, {summary.dim} dims) from "
-               f"{summary.source} to {summary.target} at {to} in {summary.seconds:.1f}s")
-    if summary.replaced:
-        typer.echo(f"replaced {summary.replaced}")
-    typer.echo(f"point the API and workers at it: QDRANT_URL={to}")
+# The operator commands (models, keys, index) live in their own module.
+for _name, _sub in cli_admin.SUBCOMMANDS.items():
+    app.add_typer(_sub, name=_name)
 
 
 def main() -> None:

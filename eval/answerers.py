@@ -14,11 +14,10 @@ from typing import Any, Protocol
 
 from docent.errors import DocentError
 from docent.schema import Access, Hit
-from docent.settings import ChatSettings
 from eval.golden import GoldenItem
 from eval.records import CitationRef, Context, Sample
-from service.llm.chat_types import ChatModel
-from service.retrieval import Reranker, Retriever
+from service.answer import Prepared
+from service.answerer import Answerer as ServiceAnswerer
 
 
 class Answerer(Protocol):
@@ -63,61 +62,38 @@ def answer_key(identity: str, messages: list[Any]) -> str:
 
 @dataclass
 class InProcessAnswerer:
-    """The production answer path over this process's retriever and model.
+    """The production answer path: the runtime's ``Answerer``, exactly as /v1/chat calls it.
 
-    ``service.answer.answer``'s own steps (prepare, generate, finish), with one addition:
-    when an earlier run produced an answer from the byte-identical prompt with the same
-    model settings (``cache``, keyed by :func:`answer_key`), that answer is reused instead
-    of generated again. A doc edit changes the prompt only of the questions whose
-    retrieved chunks it touched, so a run after a small edit regenerates only those.
+    Its one addition plugs in through the Answerer's reuse hook: when an earlier run
+    produced an answer from the byte-identical prompt with the same model settings
+    (``cache``, keyed by :func:`answer_key`), that answer is reused instead of generated
+    again. A doc edit changes the prompt only of the questions whose retrieved chunks it
+    touched, so a run after a small edit regenerates only those.
     """
 
-    retriever: Retriever
-    model: ChatModel
-    chat: ChatSettings
+    answerer: ServiceAnswerer
     identity: str = ""  # the answering model's settings, part of the cache key
     cache: dict[str, Sample] = field(default_factory=dict)
-    reranker: Reranker | None = None  # the runtime's, exactly as the chat route passes it
     description: str = "in-process"
 
     async def __call__(self, item: GoldenItem) -> Sample:
-        from service.answer import Answer, abstention, degraded, finish, prepare
-        from service.llm.errors import ModelUnavailableError
-
         started = time.perf_counter()
         key = ""
+        found: list[Sample] = []
+
+        def reuse(prep: Prepared) -> bool:
+            nonlocal key
+            key = answer_key(self.identity, list(prep.messages))
+            cached = self.cache.get(key)
+            if cached is not None and cached.id == item.id:
+                found.append(cached)
+                return True
+            return False
+
         try:
-            prep = await prepare(
-                item.question,
-                list(item.history),
-                access=Access.public(),
-                retriever=self.retriever,
-                model=self.model,
-                chat=self.chat,
-                reranker=self.reranker,
-            )
-            ans: Answer
-            if prep.abstain_reason:
-                ans = abstention(prep, prep.abstain_reason)
-            else:
-                key = answer_key(self.identity, list(prep.messages))
-                cached = self.cache.get(key)
-                if cached is not None and cached.id == item.id:
-                    return replace(cached, reused=True)
-                try:
-                    done = await self.model.complete(prep.messages)
-                except ModelUnavailableError:
-                    ans = degraded(prep)
-                else:
-                    ans = finish(
-                        prep,
-                        done.text,
-                        chat=self.chat,
-                        model=done.model,
-                        prompt_tokens=done.prompt_tokens,
-                        completion_tokens=done.completion_tokens,
-                        fallback_used=done.fallback_used,
-                    )
+            ans = await self.answerer.answer(item.question, list(item.history), Access.public(), reuse=reuse)
+            if ans.reused and found:
+                return replace(found[0], reused=True)
         except DocentError as exc:
             return _failed(item, f"{type(exc).__name__}: {exc}", started)
         latency = (time.perf_counter() - started) * 1000

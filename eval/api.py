@@ -15,7 +15,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, PlainTextResponse
 from pydantic import BaseModel, ConfigDict, Field
 
-from docent.errors import DocentError
+from docent.errors import EvalBusyError, RunNotFoundError
 from eval.records import RunRecord
 from eval.run_store import RunStore
 from eval.settings import EvalSettings
@@ -27,10 +27,6 @@ router = APIRouter(prefix="/v1/evals", tags=["evals"])
 log = logging.getLogger(__name__)
 
 
-class RunNotFoundError(DocentError):
-    status_code = 404
-
-
 class EvalRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
     subset: Literal["smoke", "changed", "full"] = Field("smoke", description="Which golden questions to ask.")
@@ -38,7 +34,7 @@ class EvalRequest(BaseModel):
 
 
 def get_eval_settings(request: Request) -> EvalSettings:
-    """The app's eval settings, built once by the entry point (``docent.asgi.build_app`` puts
+    """The app's eval settings, built once by the entry point (``entrypoints.asgi.build_app`` puts
     them on ``app.state``); an app assembled without them reads the environment once."""
     found = getattr(request.app.state, "eval_settings", None)
     if not isinstance(found, EvalSettings):
@@ -113,7 +109,7 @@ def one_run(
              responses={401: {"model": ErrorBody}, 403: {"model": ErrorBody}, 409: {"model": ErrorBody}})
 def start(body: EvalRequest, runtime: RuntimeDep, settings: EvalSettingsDep, _: AdminDep) -> dict[str, Any]:
     """Start a run in the background with the server's own retriever and model."""
-    from eval.suite import EvalBusyError, RunRequest, run
+    from eval.suite import RunRequest, run
 
     if _store(runtime, settings).running():
         raise EvalBusyError("An evaluation is already running; see GET /v1/evals.")

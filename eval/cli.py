@@ -1,4 +1,4 @@
-"""``docent eval``: a typer sub-app mounted by ``docent/cli.py`` (``app.add_typer(eval_app, name="eval")``).
+"""``docent eval``: a typer sub-app mounted by ``entrypoints/cli.py`` (``app.add_typer(eval_app, name="eval")``).
 
 Like the rest of the CLI it only parses arguments, builds settings and calls a
 ``run(...)``; importing this module stays cheap (typer only), so ``docent --help``
@@ -217,6 +217,7 @@ def score_cmd(
             settings.models_dir,
             None,
             json_mode=eval_settings.judge_json_mode,
+            plugins=settings.plugins,
         )
         scored = score_file.run(input_path, output, built, progress=not quiet)
     except (DocentError, OSError, score_file.BadRowError) as exc:

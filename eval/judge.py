@@ -1,8 +1,8 @@
 """The judge Ragas scores with: any LiteLLM model string, plus Docent's local embedder.
 
 Ragas' structured-output LLM (``LiteLLMStructuredLLM``) gets an instructor client over a
-LiteLLM Router built like the answering model's (so ``docent-local/...``,
-``docent-fake/...`` and hosted models all work, with retries and a timeout). Instructor
+LiteLLM Router built like the answering model's (so ``docent-local/...``, hosted models
+and providers from plugins all work, with retries and a timeout). Instructor
 sends ``response_format`` ``json_schema`` (or ``json_object`` in JSON mode), which the
 local provider turns into a llama.cpp grammar, so even a small model returns parseable
 JSON. Embeddings are the same MiniLM model retrieval uses, wrapped as a Ragas
@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -89,18 +89,23 @@ def _counting(call: Callable[..., Awaitable[Any]], usage: JudgeUsage) -> Callabl
 
 
 def build_judge(
-    llm: LLMSettings, models_dir: Path, embedder: Embedder | None, *, json_mode: str = "json_schema"
+    llm: LLMSettings,
+    models_dir: Path,
+    embedder: Embedder | None,
+    *,
+    json_mode: str = "json_schema",
+    plugins: Sequence[str] = (),
 ) -> Judge:
-    """A judge for ``llm.model``; registers Docent's LiteLLM providers first."""
+    """A judge for ``llm.model``; loads ``plugins`` (``settings.plugins``) and registers the local provider first."""
     import instructor
     from ragas.llms import LiteLLMStructuredLLM
 
-    from service.llm.fake import register_fake_provider
+    from docent import plugins as docent_plugins
     from service.llm.local_provider import register_local_provider
     from service.llm.router_factory import PRIMARY, build_router
 
+    docent_plugins.load(plugins)
     register_local_provider(llm, models_dir)
-    register_fake_provider()
     router = build_router(llm)
     usage = JudgeUsage()
     mode = instructor.Mode.JSON_SCHEMA if json_mode == "json_schema" else instructor.Mode.JSON

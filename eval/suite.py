@@ -12,9 +12,9 @@ import logging
 from dataclasses import dataclass
 from importlib.metadata import version
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from docent.errors import DocentError, StoreLockedError
+from docent.errors import EvalBusyError, StoreLockedError
 from docent.settings import Settings
 from eval import golden
 from eval.answerers import Answerer, HttpAnswerer, InProcessAnswerer
@@ -27,13 +27,10 @@ from eval.scorers import Scorers
 from eval.settings import JUDGE_METRICS, EvalSettings
 from eval.subsets import changes_since, select, touched
 
+if TYPE_CHECKING:
+    from service.runtime import Runtime
+
 log = logging.getLogger(__name__)
-
-
-class EvalBusyError(DocentError):
-    """Another evaluation holds the runs folder."""
-
-    status_code = 409
 
 
 @dataclass(slots=True)
@@ -82,11 +79,14 @@ def corpus_fingerprint(store: Any) -> str:
 
 
 def _is_local(model: str) -> bool:
-    return model.startswith(("docent-local/", "docent-fake/"))
+    """Runs in this process: ``docent-local`` or a provider a plugin registered."""
+    from service.llm.provider_util import in_process
+
+    return model.startswith("docent-local/") or in_process(model)
 
 
 def run(
-    settings: Settings, eval_settings: EvalSettings, request: RunRequest, *, runtime: Any = None
+    settings: Settings, eval_settings: EvalSettings, request: RunRequest, *, runtime: Runtime | None = None
 ) -> RunRecord:
     """Run (or resume) one evaluation and store it; raises EvalBusyError if one is running."""
     store = RunStore(eval_settings.resolved_runs_dir(settings.data_dir))
@@ -97,12 +97,14 @@ def run(
 
 
 def run_with_store(
-    settings: Settings, eval_settings: EvalSettings, request: RunRequest, store: RunStore, runtime: Any
+    settings: Settings, eval_settings: EvalSettings, request: RunRequest, store: RunStore,
+    runtime: Runtime | None
 ) -> RunRecord:
     """``run`` for a caller that already holds ``store.exclusive()``.
 
-    ``runtime`` is anything with ``store``, ``embedder``, ``retriever`` and ``model``
-    (a ``service.runtime.Runtime`` or an ``eval.trigger.Pipeline``); None opens one.
+    ``runtime`` (the server's, or the ``ingest --watch`` worker's) answers in process;
+    None builds one with ``Runtime.build`` (``docent eval``), unless ``request.url`` asks
+    a server instead.
     """
     from ingest.changelog import ChangeLog
     from service.runtime import Runtime
@@ -154,6 +156,7 @@ def run_with_store(
                 settings.models_dir,
                 embedder,
                 json_mode=eval_settings.judge_json_mode,
+                plugins=settings.plugins,
             )
         reuse = None
         if eval_settings.reuse if request.reuse is None else request.reuse:
@@ -166,16 +169,10 @@ def run_with_store(
                 include={"model", "fallbacks", "api_base", "router_config", "temperature", "max_tokens"}
             )
             identity = f"{llm}|{settings.chat.model_dump_json()}|" + code_fingerprint(
-                "service.answer", "service.citations", "service.retrieval", "service.prompts"
+                "service.answer", "service.answerer", "service.citations", "service.retrieval", "service.prompts"
             )
-            answerer = InProcessAnswerer(
-                runtime.retriever,
-                runtime.model,
-                settings.chat,
-                identity,
-                reuse.answers if reuse else {},
-                reranker=getattr(runtime, "reranker", None),
-            )
+            assert runtime is not None  # built above whenever no server url is given
+            answerer = InProcessAnswerer(runtime.answerer, identity, reuse.answers if reuse else {})
         models = {
             "answer": answer_model if not request.url else f"server at {request.url}",
             "judge": eval_settings.judge_model if judge else "",

@@ -10,7 +10,7 @@ with, so ingests trigger nothing: a fresh server's initial ingest stays cheap.
 
 The evaluation runs in the host's process, 10 steps nicer: the ``docent ingest --watch``
 worker's (trigger on by default), or ``docent serve``'s only when ``DOCENT_EVAL_TRIGGER``
-is set explicitly (docent/asgi.py), since it loads the judge model into that process.
+is set explicitly (entrypoints/asgi.py), since it loads the judge model into that process.
 """
 
 from __future__ import annotations
@@ -22,46 +22,19 @@ import logging
 import os
 import threading
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from docent.embedder import Embedder
 from docent.settings import Settings
 from eval.run_store import RunStore, write_atomic
 from eval.settings import EvalSettings
 
+if TYPE_CHECKING:
+    from service.runtime import Runtime
+
 log = logging.getLogger(__name__)
 PENDING = ".pending.json"
 KINDS = ("added", "changed", "removed")
-
-
-@dataclass
-class Pipeline:
-    """What an in-process evaluation needs, for hosts without a ``Runtime`` (``ingest --watch``)."""
-
-    store: Any
-    embedder: Embedder
-    retriever: Any
-    model: Any
-    reranker: Any = None
-
-
-def pipeline_from(settings: Settings, store: Any, embedder: Embedder) -> Pipeline:
-    """Retriever, model and reranker over an already-open store, built as ``Runtime.build`` does."""
-    from docent.sparse import Bm25Encoder
-    from service.llm.chat_model import RouterChatModel
-    from service.rerank import LLMReranker
-    from service.retrieval import Retriever
-
-    model = RouterChatModel.from_settings(settings.resolved_llm(), settings.models_dir)
-    return Pipeline(
-        store,
-        embedder,
-        Retriever(store, embedder, Bm25Encoder(), prefetch=settings.chat.prefetch),
-        model,
-        LLMReranker(model) if settings.chat.rerank == "llm" else None,
-    )
 
 
 @contextlib.contextmanager
@@ -100,7 +73,7 @@ def _read(path: Path) -> dict[str, list[str]] | None:
     return data if isinstance(data, dict) else None
 
 
-def drain(settings: Settings, eval_settings: EvalSettings, runtime: Any = None) -> list[str]:
+def drain(settings: Settings, eval_settings: EvalSettings, runtime: Runtime | None = None) -> list[str]:
     """Run until no changes are pending (or another process is running); returns the run ids."""
     from eval.suite import RunRequest, run_with_store
 
@@ -142,7 +115,7 @@ def lower_priority() -> None:
         os.setpriority(os.PRIO_PROCESS, tid, min(os.getpriority(os.PRIO_PROCESS, tid) + EVAL_NICE, 19))
 
 
-def _drain_niced(settings: Settings, eval_settings: EvalSettings, runtime: Any) -> list[str]:
+def _drain_niced(settings: Settings, eval_settings: EvalSettings, runtime: Runtime | None) -> list[str]:
     """``drain`` at a lower CPU priority than the rest of the process."""
     lower_priority()
     return drain(settings, eval_settings, runtime)
@@ -152,7 +125,7 @@ def on_ingest_change(
     entry: dict[str, Any],
     settings: Settings,
     *,
-    runtime: Any = None,
+    runtime: Runtime | None = None,
     eval_settings: EvalSettings | None = None,
 ) -> threading.Thread | None:
     """The ``Watcher.on_change`` hook: evaluate the configured subset in the background.

@@ -1,26 +1,24 @@
-"""Answering one question: rewrite -> retrieve -> (abstain | generate) -> check citations.
+"""The steps of answering one question: rewrite -> retrieve -> (abstain | generate) -> check citations.
 
-Plain functions over small interfaces (retriever, chat model, settings), so the logic
-is tested without HTTP; the routes only validate input and map the result.
+Plain functions over small interfaces (retriever, chat model, settings), so each step is
+tested without HTTP. ``service/answerer.py`` runs them in order (and generates) for
+every caller; the routes only validate input and map the result.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import functools
 import re
 import time
-from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any
 
+from docent.errors import ModelUnavailableError
 from docent.schema import Access, Hit
 from docent.settings import ChatSettings
 from service import guard, prompts
 from service.citations import attribute, check
-from service.llm.chat_types import ChatMessage, ChatModel, StreamEnd, TextDelta
-from service.llm.errors import ModelUnavailableError
+from service.llm.chat_types import ChatMessage, ChatModel
 from service.prompts import NOT_IN_DOCS
 from service.retrieval import Reranker, Retrieval, Retriever
 
@@ -61,6 +59,7 @@ class Answer:
     uncited_sentences: list[str] = field(default_factory=list)
     removed_markers: list[int] = field(default_factory=list)
     timings_ms: dict[str, float] = field(default_factory=dict)
+    reused: bool = False  # the caller's reuse hook already holds this answer (no text here)
 
 
 @dataclass(slots=True)
@@ -168,6 +167,11 @@ def abstention(prep: Prepared, reason: str, **extra: Any) -> Answer:
                   timings_ms=prep.timings_ms, **extra)
 
 
+def reused(prep: Prepared) -> Answer:
+    """The caller's reuse hook holds the answer to this exact prompt: nothing was generated."""
+    return Answer("", False, [], prep.query, prep.retrieval, reused=True, timings_ms=prep.timings_ms)
+
+
 def degraded(prep: Prepared) -> Answer:
     """The model is down: say so, and offer the retrieved pages instead of an answer."""
     hits = prep.retrieval.hits
@@ -199,80 +203,3 @@ def finish(prep: Prepared, raw: str, *, chat: ChatSettings, model: str, prompt_t
     return Answer(checked.text, True, _citations(prep.retrieval.hits, checked.cited), prep.query, prep.retrieval,
                   uncited_sentences=checked.uncited_sentences, removed_markers=checked.removed_markers,
                   timings_ms=prep.timings_ms, **usage)
-
-
-async def answer(question: str, history: list[dict[str, str]], *, access: Access, retriever: Retriever,
-                 model: ChatModel, chat: ChatSettings, reranker: Reranker | None = None) -> Answer:
-    """Answer one question, with citations, or abstain honestly."""
-    prep = await prepare(question, history, access=access, retriever=retriever, model=model, chat=chat,
-                         reranker=reranker)
-    if prep.abstain_reason:
-        return abstention(prep, prep.abstain_reason)
-    t0 = time.perf_counter()
-    try:
-        done = await asyncio.wait_for(model.complete(prep.messages), prep.left_s())
-    except (ModelUnavailableError, TimeoutError):
-        return degraded(prep)
-    prep.timings_ms["generate"] = (time.perf_counter() - t0) * 1000
-    # Checking citations is text work over the reply and the sources: a thread, not the event loop.
-    return await asyncio.to_thread(functools.partial(
-        finish, prep, done.text, chat=chat, model=done.model, prompt_tokens=done.prompt_tokens,
-        completion_tokens=done.completion_tokens, fallback_used=done.fallback_used))
-
-
-StreamItem = tuple[Literal["delta"], str] | tuple[Literal["final"], Answer]
-
-
-async def answer_stream(question: str, history: list[dict[str, str]], *, access: Access, retriever: Retriever,
-                        model: ChatModel, chat: ChatSettings,
-                        reranker: Reranker | None = None) -> AsyncIterator[StreamItem]:
-    """Like :func:`answer`, yielding text deltas as they come and the checked answer last.
-
-    Deltas are held back while they could still be the start of the abstention
-    sentinel, so a declined answer never flashes on screen. The final answer (with
-    invalid markers removed) replaces the streamed text in the client.
-    """
-    prep = await prepare(question, history, access=access, retriever=retriever, model=model, chat=chat,
-                         reranker=reranker)
-    if prep.abstain_reason:
-        yield ("final", abstention(prep, prep.abstain_reason))
-        return
-    t0 = time.perf_counter()
-    raw = ""
-    sent = 0  # characters of raw already streamed
-    end: StreamEnd | None = None
-    events = model.stream(prep.messages).__aiter__()
-    try:
-        while True:
-            # The budget bounds every wait for the next chunk: a stalled model cannot hold the stream.
-            try:
-                event = await asyncio.wait_for(events.__anext__(), prep.left_s())
-            except StopAsyncIteration:
-                break
-            if isinstance(event, TextDelta):
-                raw += event.text
-                stripped = raw.lstrip()
-                if NOT_IN_DOCS in raw or (len(stripped) < len(NOT_IN_DOCS) and NOT_IN_DOCS.startswith(stripped)):
-                    continue
-                # Words that could begin a recitation of the prompt wait (service/guard.py).
-                ready = 0 if guard.leaks_prompt(raw) else guard.safe_end(raw)
-                if ready > sent:
-                    yield ("delta", raw[sent:ready])
-                    sent = ready
-            elif isinstance(event, StreamEnd):
-                end = event
-    except (ModelUnavailableError, TimeoutError):
-        # Also mid-answer: the final event replaces whatever text the client has shown.
-        with contextlib.suppress(Exception):
-            await asyncio.wait_for(events.aclose(), 1.0)  # type: ignore[attr-defined]
-        yield ("final", degraded(prep))
-        return
-    stripped = raw.strip()
-    if sent < len(raw) and NOT_IN_DOCS not in raw and not NOT_IN_DOCS.startswith(stripped) \
-            and not guard.leaks_prompt(raw):
-        yield ("delta", raw[sent:])  # what was held back turned out harmless
-    prep.timings_ms["generate"] = (time.perf_counter() - t0) * 1000
-    end = end or StreamEnd(model="", prompt_tokens=0, completion_tokens=0, fallback_used=False)
-    yield ("final", await asyncio.to_thread(functools.partial(
-        finish, prep, raw, chat=chat, model=end.model, fallback_used=end.fallback_used,
-        prompt_tokens=end.prompt_tokens, completion_tokens=end.completion_tokens)))

@@ -20,7 +20,7 @@ def create_app(settings: Settings, *, runtime: Runtime | None = None,
                lock_info: dict[str, Any] | None = None, extra_routers: Sequence[APIRouter] = ()) -> FastAPI:
     """Build the app. With ``runtime`` given, the caller owns its lifetime.
 
-    ``extra_routers`` lets the composition root (docent/asgi.py) mount the evaluation
+    ``extra_routers`` lets the composition root (entrypoints/asgi.py) mount the evaluation
     suite's routes without ``service`` importing ``eval``.
     """
 

@@ -11,62 +11,16 @@ import time
 import uuid
 from typing import Any
 
-from sqlalchemy import (
-    JSON,
-    Column,
-    Float,
-    ForeignKey,
-    Integer,
-    MetaData,
-    String,
-    Table,
-    Text,
-    create_engine,
-    event,
-    insert,
-    select,
-    text,
-)
+from sqlalchemy import create_engine, event, insert, select, text
 from sqlalchemy.engine import Engine
 
-from docent.errors import DocentError
-
-
-class UnknownConversationError(DocentError):
-    """The id names no conversation this caller may continue."""
-
-    status_code = 404
-
+from docent.errors import UnknownConversationError
+from service import conversation_queries as queries
+from service.conversation_queries import AbstentionReport, ConversationDetail, ConversationSummary, FeedbackEntry
+from service.conversation_tables import conversations, feedback, messages, metadata
 
 # Any fixed 64-bit number; names the advisory lock held while creating the tables.
 _SCHEMA_LOCK_KEY = 0x646F63656E74
-
-metadata = MetaData()
-conversations = Table(
-    "conversations", metadata,
-    Column("id", String(36), primary_key=True),
-    Column("scope", String(128), nullable=False),
-    Column("created_at", Float, nullable=False),
-)
-messages = Table(
-    "messages", metadata,
-    Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("conversation_id", String(36), ForeignKey("conversations.id"), index=True, nullable=False),
-    Column("role", String(16), nullable=False),
-    Column("content", Text, nullable=False),
-    Column("meta", JSON, nullable=True),
-    Column("created_at", Float, nullable=False),
-)
-feedback = Table(
-    "feedback", metadata,
-    Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("conversation_id", String(36), index=True, nullable=False),
-    Column("message_id", Integer, nullable=False),
-    Column("rating", Integer, nullable=False),
-    Column("comment", Text, nullable=True),
-    Column("snapshot", JSON, nullable=True),
-    Column("created_at", Float, nullable=False),
-)
 
 
 def _inserted_id(result: Any) -> int:
@@ -177,6 +131,30 @@ class ConversationStore:
             query = query.where(feedback.c.rating == rating)
         with self.engine.connect() as conn:
             return [dict(r._mapping) for r in conn.execute(query).all()]
+
+    # The staff console's reads (service.conversation_queries). ``visible_to`` is the staff
+    # key's scope: it sees public and widget conversations and its own; None sees all (admin).
+
+    def list_conversations(self, *, visible_to: str | None, limit: int) -> list[ConversationSummary]:
+        """The ``limit`` newest conversations ``visible_to`` may see, with their sizes and first questions."""
+        with self.engine.connect() as conn:
+            return queries.list_conversations(conn, visible_to, limit)
+
+    def conversation_detail(self, cid: str) -> ConversationDetail | None:
+        """Every turn of one conversation, with feedback; None if there is none by that id.
+        Whoever shows it checks that the caller may see its ``scope``."""
+        with self.engine.connect() as conn:
+            return queries.conversation_detail(conn, cid)
+
+    def recent_feedback_entries(self, *, rating: int | None, limit: int) -> list[FeedbackEntry]:
+        """The ``limit`` newest feedback rows (of ``rating``, unless None), each with its conversation's scope."""
+        with self.engine.connect() as conn:
+            return queries.recent_feedback_entries(conn, rating, limit)
+
+    def unanswered_questions(self, *, visible_to: str | None, limit: int, scan: int) -> AbstentionReport:
+        """The questions most often answered with an abstention among the ``scan`` newest messages."""
+        with self.engine.connect() as conn:
+            return queries.unanswered_questions(conn, visible_to, limit, scan)
 
     def close(self) -> None:
         self.engine.dispose()

@@ -14,13 +14,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from docent.errors import DocentError
-
-
-class IngestBusyError(DocentError):
-    """An ingest job is already running in this process."""
-
-    status_code = 409
+from docent.errors import IngestBusyError
 
 
 class IngestJob(BaseModel):

@@ -13,7 +13,9 @@ import time
 from collections import deque
 from collections.abc import Callable
 
-from fastapi import HTTPException, Request
+from fastapi import Request
+
+from docent.errors import RateLimitedError
 
 
 class SlidingWindowLimiter:
@@ -77,8 +79,7 @@ def enforce(limiter: SlidingWindowLimiter, key: str, what: str) -> None:
     wait = limiter.hit(key)
     if wait is not None:
         header = retry_after_header(wait)
-        raise HTTPException(429, f"Too many requests from this {what}; retry in {header} s.",
-                            headers={"Retry-After": header})
+        raise RateLimitedError(f"Too many requests from this {what}; retry in {header} s.", int(header))
 
 
 def client_address(request: Request) -> str:
@@ -106,8 +107,7 @@ class FailedAuthThrottle:
         wait = self._failures.wait(address)
         if wait is not None:
             header = retry_after_header(wait)
-            raise HTTPException(429, f"Too many failed sign-ins from this address; retry in {header} s.",
-                                headers={"Retry-After": header})
+            raise RateLimitedError(f"Too many failed sign-ins from this address; retry in {header} s.", int(header))
 
     def failed(self, address: str) -> None:
         """Count one failed authentication from ``address``."""

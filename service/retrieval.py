@@ -7,9 +7,9 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from docent.embedder import Embedder
-from docent.errors import DocentError, StoreUnavailableError
-from docent.index.base import Index, IndexStore, SearchMode, SearchQuery
-from docent.schema import Access, Hit
+from docent.errors import IndexMismatchError, StoreUnavailableError
+from docent.index.base import Index, IndexStore, SearchMode, SearchQuery, check_compatible
+from docent.schema import Access, Hit, IndexMeta
 from docent.sparse import Bm25Encoder
 
 
@@ -34,6 +34,9 @@ class Retrieval:
         return max((h.similarity for h in self.hits), default=0.0)
 
 
+TIE_MARGIN = 4  # hits fetched past top_k, so a tie at the cut-off is decided here, not by the engine
+
+
 class Retriever:
     """Embeds a query (dense + BM25) and searches the active collection."""
 
@@ -49,17 +52,17 @@ class Retriever:
     def searchable_index(self) -> Index:
         """The active collection, if queries can search it; else StoreUnavailableError saying why.
 
-        /readyz asks the same question, so readiness and search never disagree.
+        /readyz asks the same question, so readiness and search never disagree. The store
+        (``ResilientStore`` in the service) reports its own failures, on this call and on
+        the index's reads, as StoreUnavailableError.
         """
         index = self.store.open_active()
         if index is None:
             raise StoreUnavailableError("The documentation index is empty. Run `docent ingest` first.")
-        if (index.meta.embed_model, index.meta.dim) != (self.embedder.name, self.embedder.dim):
-            # Same-size vectors from another model would search without error and return nonsense.
-            raise StoreUnavailableError(
-                f"The index was built with {index.meta.embed_model} ({index.meta.dim} dims) but queries are "
-                f"embedded with {self.embedder.name} ({self.embedder.dim} dims). Rebuild it with "
-                "`docent ingest --rebuild` (or POST /v1/admin/ingest with rebuild=true).")
+        try:
+            check_compatible(index.meta, IndexMeta(self.embedder.name, self.embedder.dim))
+        except IndexMismatchError as exc:  # for queries, an index of another model is as good as none
+            raise StoreUnavailableError(str(exc)) from exc
         return index
 
     def search(self, query: str, access: Access, top_k: int) -> Retrieval:
@@ -69,16 +72,12 @@ class Retriever:
         dense = self.embedder.embed_query(query)
         indices, values = self.sparse.query(query)
         t1 = time.perf_counter()
-        try:
-            hits = index.search(SearchQuery(dense, indices, values, access, limit=top_k, mode=self.mode,
-                                            prefetch=self.prefetch, weights=self.weights))
-        except DocentError:
-            raise
-        except Exception as exc:  # the engine's own error: unreachable server, damaged files
-            mark_failed = getattr(self.store, "mark_failed", None)
-            if mark_failed is not None:
-                mark_failed(exc)
-            raise StoreUnavailableError("The documentation index cannot be read right now; retry shortly.") from exc
+        # A few extra hits, then ties broken by chunk id: fused scores tie often (RRF ranks),
+        # and the engine orders a tie arbitrarily, so the same question could get different
+        # sources (and prompts) from one call to the next, which also defeats eval's reuse.
+        found = index.search(SearchQuery(dense, indices, values, access, limit=top_k + TIE_MARGIN, mode=self.mode,
+                                         prefetch=self.prefetch, weights=self.weights))
+        hits = sorted(found, key=lambda h: (-h.score, h.chunk_id))[:top_k]
         t2 = time.perf_counter()
         # Defence in depth: the filter already did this, and nothing relies on this line.
         hits = [h for h in hits if access.allows(str(h.payload.get("visibility")), h.payload.get("groups") or [])]

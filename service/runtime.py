@@ -8,12 +8,14 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from docent import plugins
 from docent.embedder import Embedder, build_embedder
 from docent.index import IndexStore, open_store
 from docent.index.resilient import ResilientStore
 from docent.settings import Settings
 from docent.sparse import Bm25Encoder
 from ingest.visibility import VisibilityPolicy
+from service.answerer import Answerer
 from service.conversations import ConversationStore
 from service.ingest_jobs import IngestJobs
 from service.llm.chat_model import RouterChatModel
@@ -41,7 +43,7 @@ class Runtime:
     conversations: ConversationStore
     reranker: Reranker | None = None
     watcher: Any = None  # ingest.worker.Watcher when the server hosts ingestion
-    # Called after each hosted ingest that changed docs (the eval trigger, wired by docent/asgi.py).
+    # Called after each hosted ingest that changed docs (the eval trigger, wired by entrypoints/asgi.py).
     on_ingest_change: Callable[[dict[str, Any], Runtime], object] | None = None
     _threads: list[threading.Thread] = field(default_factory=list)
     _ingest_lock: threading.Lock = field(default_factory=threading.Lock)
@@ -52,6 +54,7 @@ class Runtime:
     _widget_guard: WidgetGuard | None = None
     _ingest_jobs: IngestJobs | None = None
     _lazy_lock: threading.Lock = field(default_factory=threading.Lock)
+    _owns_store: bool = True  # False for a store handed to ``build`` (the caller closes it)
 
     @property
     def staff_limiter(self) -> SlidingWindowLimiter:
@@ -90,29 +93,49 @@ class Runtime:
         """The docs folder's access rules, exactly as ingest applies them (for /docs and the console)."""
         return VisibilityPolicy.from_settings(self.settings.visibility)
 
+    @property
+    def answerer(self) -> Answerer:
+        """The one answer path over this runtime's current parts (chat route, ``docent ask``, eval).
+
+        A view, not a copy: a part swapped on the runtime (a test's failing retriever, a
+        scripted model) is what the next answer uses.
+        """
+        return Answerer(self.retriever, self.model, self.settings.chat, self.reranker)
+
     @classmethod
-    def build(cls, settings: Settings, *, embedder: Embedder | None = None, lock_info: dict[str, Any] | None = None,
+    def build(cls, settings: Settings, *, store: IndexStore | None = None, embedder: Embedder | None = None,
+              model: ChatModel | None = None, lock_info: dict[str, Any] | None = None,
               start_watcher: bool | None = None,
               on_ingest_change: Callable[[dict[str, Any], Runtime], object] | None = None) -> Runtime:
-        """Open everything; the caller owns ``close()``."""
+        """Open everything; the caller owns ``close()``.
 
-        # Opened lazily and reopened after failures: the service starts (not ready) while
-        # the store is locked, damaged or unreachable, and recovers when it comes back.
-        store = ResilientStore(lambda: open_store(settings, role="server", lock_info=lock_info))
-        if store.problem:
-            log.warning("index store not available yet: %s", store.problem)
+        The one place services are assembled: ``docent serve``, ``docent ask``, ``docent
+        eval``, the ASGI factory, the ``ingest --watch`` worker's evaluations and the tests
+        all build through it. ``store``, ``embedder`` and ``model`` replace the part the
+        settings describe: a store given here stays the caller's (``close()`` leaves it open).
+        """
+        plugins.load(settings.plugins)  # providers (and other extensions) before any model is built
+        owns_store = store is None
+        if store is None:
+            # Opened lazily and reopened after failures: the service starts (not ready) while
+            # the store is locked, damaged or unreachable, and recovers when it comes back.
+            resilient = ResilientStore(lambda: open_store(settings, role="server", lock_info=lock_info))
+            if resilient.problem:
+                log.warning("index store not available yet: %s", resilient.problem)
+            store = resilient
         try:
             embedder = embedder or build_embedder(settings)
             retriever = Retriever(store, embedder, Bm25Encoder(), prefetch=settings.chat.prefetch)
-            model: ChatModel = RouterChatModel.from_settings(settings.resolved_llm(), settings.models_dir)
+            model = model or RouterChatModel.from_settings(settings.resolved_llm(), settings.models_dir)
             settings.data_dir.mkdir(parents=True, exist_ok=True)
             conversations = ConversationStore(settings.resolved_database_url())
         except BaseException:
-            store.close()
+            if owns_store:
+                store.close()
             raise
         reranker = LLMReranker(model) if settings.chat.rerank == "llm" else None
         runtime = cls(settings, store, embedder, retriever, model, conversations, reranker,
-                      on_ingest_change=on_ingest_change)
+                      on_ingest_change=on_ingest_change, _owns_store=owns_store)
         embedded = not settings.resolved_index().url
         if start_watcher if start_watcher is not None else (settings.watch and embedded):
             runtime.start_watcher()
@@ -152,6 +175,8 @@ class Runtime:
             for thread in self._threads:
                 thread.join(timeout=5)
         self.conversations.close()
+        if not self._owns_store:
+            return
         if self.watcher is not None:
             # Wait out an ingest in flight: closing the store under it would lose the run.
             with self.watcher.run_lock:

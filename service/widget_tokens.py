@@ -19,8 +19,9 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
-from fastapi import HTTPException, Request
+from fastapi import Request
 
+from docent.errors import ForbiddenError, ForgedTokenError, UnauthorizedError
 from docent.settings import Site, WidgetSettings
 from service.rate_limit import SlidingWindowLimiter, client_address, enforce
 
@@ -39,13 +40,6 @@ class TokenError(ValueError):
 
 class TokenExpiredError(TokenError):
     """A genuine token past its expiry (not a failed authentication: the widget re-mints)."""
-
-
-class ForgedTokenError(HTTPException):
-    """401 for a malformed or forged token: a failed authentication, counted per address."""
-
-    def __init__(self, detail: str) -> None:
-        super().__init__(401, detail, headers={"WWW-Authenticate": "Bearer"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -142,9 +136,9 @@ class WidgetGuard:
         site = self.sites.get(site_id)
         origin = request.headers.get("origin")
         if not origin:
-            raise HTTPException(403, "An Origin header is required to start a widget session.")
+            raise ForbiddenError("An Origin header is required to start a widget session.")
         if site is None or not self.allows(site, origin, request):
-            raise HTTPException(403, f"Origin {origin} may not use the widget of site {site_id!r}.")
+            raise ForbiddenError(f"Origin {origin} may not use the widget of site {site_id!r}.")
         return site
 
     def mint(self, site: Site, origin: str, previous: str | None, now: float) -> tuple[str, TokenClaims]:
@@ -179,15 +173,15 @@ class WidgetGuard:
             try:
                 claims = verify_token(self.secret, token, time.time())
             except TokenExpiredError as exc:
-                raise HTTPException(401, str(exc), headers={"WWW-Authenticate": "Bearer"}) from None
+                raise UnauthorizedError(str(exc), challenge="Bearer") from None
             except TokenError as exc:
                 raise ForgedTokenError(str(exc)) from None
             if origin and normalize_origin(origin) != claims.origin:
-                raise HTTPException(403, "This session token belongs to another origin.")
+                raise ForbiddenError("This session token belongs to another origin.")
             site = self.sites.get(claims.site_id)
             if site is None or not self.allows(site, claims.origin, request):
                 # The site was removed or the origin withdrawn since the token was minted.
-                raise HTTPException(403, "This origin may no longer use the widget.")
+                raise ForbiddenError("This origin may no longer use the widget.")
             self.limit(self.per_ip, ip, "address")
             # Keyed on the signed session, not the token's text: a renewed token keeps its
             # session's budget, and no spelling of a token can start a fresh one.
@@ -197,7 +191,7 @@ class WidgetGuard:
         if origin:
             own = urlsplit(str(request.base_url)).netloc.lower()
             if urlsplit(normalize_origin(origin)).netloc != own and normalize_origin(origin) not in self.origins:
-                raise HTTPException(403, f"Origin {origin} may not call this API from a browser.")
+                raise ForbiddenError(f"Origin {origin} may not call this API from a browser.")
         self.limit(self.per_ip, ip, "address")
         return "public"
 

@@ -6,6 +6,17 @@ from docent.offline import ensure_offline
 
 ensure_offline()
 
+import os  # noqa: E402
+
+from docent import plugins  # noqa: E402
+
+# The scripted docent-fake provider is a plugin (tests/fakes/llm.py), loaded like a user's
+# own LiteLLM provider: servers that tests start inherit DOCENT_PLUGINS (from the repo root,
+# or with it on PYTHONPATH), and tests that build LLMSettings(...) directly find it loaded.
+FAKE_PLUGIN = "tests.fakes.llm"
+os.environ.setdefault("DOCENT_PLUGINS", f'["{FAKE_PLUGIN}"]')
+plugins.load([FAKE_PLUGIN])
+
 import textwrap  # noqa: E402
 from collections.abc import Iterator  # noqa: E402
 from pathlib import Path  # noqa: E402

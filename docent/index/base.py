@@ -6,9 +6,24 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
+from docent.errors import IndexMismatchError
 from docent.schema import DENSE_VECTOR, SPARSE_VECTOR, Access, Hit, IndexedPoint, IndexMeta
 
 SearchMode = Literal["hybrid", "dense", "sparse"]
+
+
+def check_compatible(built: IndexMeta, embedder: IndexMeta) -> None:
+    """IndexMismatchError unless an index ``built`` with one embedder can take ``embedder``'s vectors.
+
+    The one rule for writers (``IndexStore.active``) and readers (the retriever): the
+    model must match as well as the dimension, since same-size vectors from another
+    model would search without error and return nonsense.
+    """
+    if (built.embed_model, built.dim) != (embedder.embed_model, embedder.dim):
+        raise IndexMismatchError(
+            f"The index was built with {built.embed_model} ({built.dim} dims) but the embedder is "
+            f"{embedder.embed_model} ({embedder.dim} dims). Rebuild it with `docent ingest --rebuild` "
+            "(or POST /v1/admin/ingest with rebuild=true) to re-embed everything into a new collection.")
 
 
 def scan_pages(scroll: Callable[[Any], tuple[list[Any], Any]]) -> Iterator[list[IndexedPoint]]:

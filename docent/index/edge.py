@@ -26,8 +26,8 @@ from typing import Any
 
 import qdrant_edge as qe
 
-from docent.errors import IndexMismatchError, StoreUnavailableError
-from docent.index.base import DocEntry, Index, SearchQuery, scan_pages
+from docent.errors import StoreUnavailableError
+from docent.index.base import DocEntry, Index, SearchQuery, check_compatible, scan_pages
 from docent.index.lock import StoreLock
 from docent.schema import (
     BOOKKEEPING_FIELDS,
@@ -252,12 +252,8 @@ class EdgeStore:
         if index is None:
             index = self.new_build(meta)
             self.promote(index)
-        elif (index.meta.embed_model, index.meta.dim) != (meta.embed_model, meta.dim):
-            raise IndexMismatchError(
-                f"The index was built with {index.meta.embed_model} ({index.meta.dim} dims) but the "
-                f"embedder is {meta.embed_model} ({meta.dim} dims). Run `docent ingest --rebuild` to "
-                "re-embed everything into a new collection."
-            )
+        else:
+            check_compatible(index.meta, meta)
         return index
 
     def new_build(self, meta: IndexMeta) -> EdgeIndex:

@@ -16,14 +16,10 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any, Protocol, cast
 
-from docent.errors import DocentError
+from docent.errors import MigrationError
 from docent.index.base import Index, IndexStore
 from docent.schema import IndexedPoint, IndexMeta
 from docent.settings import IndexSettings, Settings
-
-
-class MigrationError(DocentError):
-    """The migration could not start or did not verify; the target's alias was not moved."""
 
 
 class ScannableIndex(Protocol):

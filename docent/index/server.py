@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, ClassVar
 
 from qdrant_client import QdrantClient, models
 
-from docent.errors import IndexMismatchError, StoreUnavailableError
-from docent.index.base import DocEntry, Index, SearchQuery, scan_pages
+from docent.errors import StoreUnavailableError
+from docent.index.base import DocEntry, Index, SearchQuery, check_compatible, scan_pages
 from docent.schema import (
     BOOKKEEPING_FIELDS,
     DENSE_VECTOR,
@@ -117,10 +117,9 @@ class ServerIndex:
                 with_payload=True,
             )
         cosine = models.QueryRequest(query=query.dense, using=DENSE_VECTOR, filter=flt, limit=query.prefetch)
-        try:
-            fused, dense_hits = self._client.query_batch_points(self.name, requests=[main, cosine])
-        except Exception as exc:
-            raise StoreUnavailableError("The Qdrant server is unreachable; retry shortly.") from exc
+        # A failure here is the client's own error; ResilientStore (the service's store) turns it
+        # into StoreUnavailableError with ``ServerStore.failure_message``.
+        fused, dense_hits = self._client.query_batch_points(self.name, requests=[main, cosine])
         similarity = {str(p.id): p.score for p in dense_hits.points}
         return [
             Hit(str(p.id), float(p.score), dict(p.payload or {}), similarity.get(str(p.id), 0.0))
@@ -149,6 +148,9 @@ class ServerIndex:
 class ServerStore:
     """Collections named ``<alias>-<stamp>`` behind the alias ``settings.collection``."""
 
+    # What a failed call on this backend tells the caller (ResilientStore reads it too).
+    failure_message: ClassVar[str] = "The Qdrant server is unreachable; retry shortly."
+
     def __init__(self, client: QdrantClient, settings: IndexSettings) -> None:
         self._client = client
         self._settings = settings
@@ -160,10 +162,12 @@ class ServerStore:
         return cls(client, settings)
 
     def _alias_target(self) -> str | None:
+        """The alias's collection. The first call of every operation, so an unreachable server
+        is reported here, as a domain error, for callers of the bare backend too (the CLI)."""
         try:
             aliases = self._client.get_aliases().aliases
         except Exception as exc:
-            raise StoreUnavailableError("The Qdrant server is unreachable; retry shortly.") from exc
+            raise StoreUnavailableError(self.failure_message) from exc
         return next((a.collection_name for a in aliases if a.alias_name == self.alias), None)
 
     def _load(self, name: str) -> ServerIndex:
@@ -181,11 +185,8 @@ class ServerStore:
         if index is None:
             index = self.new_build(meta)
             self.promote(index)
-        elif (index.meta.embed_model, index.meta.dim) != (meta.embed_model, meta.dim):
-            raise IndexMismatchError(
-                f"Collection {index.name} was built with {index.meta.embed_model} ({index.meta.dim} dims); "
-                f"the embedder is {meta.embed_model} ({meta.dim} dims). Run `docent ingest --rebuild`."
-            )
+        else:
+            check_compatible(index.meta, meta)
         return index
 
     def new_build(self, meta: IndexMeta) -> ServerIndex:

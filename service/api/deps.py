@@ -7,18 +7,14 @@ import hmac
 from dataclasses import dataclass
 from typing import Annotated
 
-from fastapi import Depends, HTTPException, Request
+from fastapi import Depends, Request
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 
-from docent.errors import DocentError
+from docent.errors import ForbiddenError, ForgedTokenError, UnauthorizedError
 from docent.schema import Access
 from service.rate_limit import client_address, enforce
 from service.runtime import Runtime
-from service.widget_tokens import ForgedTokenError, admit_public
-
-
-class UnauthorizedError(DocentError):
-    status_code = 401
+from service.widget_tokens import admit_public
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,8 +72,7 @@ CallerDep = Annotated[Caller, Depends(get_caller)]
 def require_staff(caller: CallerDep) -> Caller:
     """401 unless the request carries a valid staff key."""
     if not caller.staff:
-        raise HTTPException(401, "Sign in with a staff API key (X-API-Key).",
-                            headers={"WWW-Authenticate": "X-API-Key"})
+        raise UnauthorizedError("Sign in with a staff API key (X-API-Key).", challenge="X-API-Key")
     return caller
 
 
@@ -85,7 +80,7 @@ def require_admin(caller: CallerDep) -> Caller:
     """401 without a staff key; 403 for a staff key that is not an admin key."""
     require_staff(caller)
     if not caller.admin:
-        raise HTTPException(403, "This needs an admin API key.")
+        raise ForbiddenError("This needs an admin API key.")
     return caller
 
 

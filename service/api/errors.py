@@ -10,10 +10,56 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from docent.errors import DocentError
+from docent.errors import (
+    BusyError,
+    DocentError,
+    ForbiddenError,
+    IndexMismatchError,
+    InvalidRequestError,
+    NotFoundError,
+    RateLimitedError,
+    UnauthorizedError,
+    UnavailableError,
+)
 from service.api.schemas import ErrorBody
 
 log = logging.getLogger(__name__)
+
+# The one table from domain error to HTTP status; a class not listed takes its nearest
+# listed base's (``status_for``), and plain ``DocentError`` is a 500.
+STATUS: dict[type[DocentError], int] = {
+    DocentError: 500,
+    UnauthorizedError: 401,
+    ForbiddenError: 403,
+    NotFoundError: 404,
+    BusyError: 409,
+    IndexMismatchError: 409,
+    InvalidRequestError: 422,
+    RateLimitedError: 429,
+    UnavailableError: 503,
+}
+# How long a client should wait before retrying a 503 (the dependency may come back).
+UNAVAILABLE_RETRY_AFTER_S = 5
+
+
+def status_for(exc: DocentError) -> int:
+    """The HTTP status of a domain error: its class's entry in ``STATUS``, or its nearest base's."""
+    for cls in type(exc).__mro__:
+        status = STATUS.get(cls)
+        if status is not None:
+            return status
+    return 500
+
+
+def headers_for(exc: DocentError) -> dict[str, str] | None:
+    """Response headers a domain error calls for: Retry-After, WWW-Authenticate."""
+    if isinstance(exc, RateLimitedError):
+        return {"Retry-After": str(exc.retry_after)}
+    if isinstance(exc, UnavailableError):
+        return {"Retry-After": str(UNAVAILABLE_RETRY_AFTER_S)}
+    if isinstance(exc, UnauthorizedError) and exc.challenge:
+        return {"WWW-Authenticate": exc.challenge}
+    return None
 
 
 def _validation_message(exc: RequestValidationError) -> str:
@@ -58,15 +104,16 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(DocentError)
     async def _domain(_: Request, exc: DocentError) -> JSONResponse:
-        headers = {"Retry-After": "5"} if exc.status_code == 503 else None
-        if exc.status_code >= 500:
+        status = status_for(exc)
+        if status >= 500:
             log.warning("%s: %s", type(exc).__name__, exc)
-        return JSONResponse({"detail": str(exc)}, status_code=exc.status_code, headers=headers)
+        return JSONResponse({"detail": str(exc)}, status_code=status, headers=headers_for(exc))
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
         return JSONResponse({"detail": _validation_message(exc)}, status_code=422)
 
+    # Still needed for what the framework raises itself: unknown paths (404), wrong methods (405).
     @app.exception_handler(StarletteHTTPException)
     async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
         return JSONResponse({"detail": str(exc.detail)}, status_code=exc.status_code, headers=exc.headers)

@@ -1,9 +1,10 @@
 """``RouterChatModel``: the one generation path, through LiteLLM's Router.
 
-Every model, hosted, local (``docent-local/...``) or scripted (``docent-fake/...``),
-is a Router deployment, so retries, fallbacks and usage work the same for all of them
-and tests exercise the production wiring. ``llm.timeout_s`` bounds a whole call,
-retries and fallbacks included, and, for streams, every wait for the next chunk.
+Every model, hosted, local (``docent-local/...``) or from a provider plugin
+(``docent/plugins.py``; the tests' scripted ``docent-fake/...`` is one), is a Router
+deployment, so retries, fallbacks and usage work the same for all of them and tests
+exercise the production wiring. ``llm.timeout_s`` bounds a whole call, retries and
+fallbacks included, and, for streams, every wait for the next chunk.
 """
 
 from __future__ import annotations
@@ -17,11 +18,9 @@ from typing import Any
 
 from litellm.router import Router
 
-from docent.errors import DocentError
+from docent.errors import DocentError, ModelUnavailableError
 from docent.settings import LLMSettings
 from service.llm.chat_types import ChatMessage, Completion, ResponseFormat, StreamEnd, StreamEvent, TextDelta
-from service.llm.errors import ModelUnavailableError
-from service.llm.fake import register_fake_provider
 from service.llm.local_provider import register_local_provider
 from service.llm.router_factory import PRIMARY, build_router
 
@@ -73,9 +72,12 @@ class RouterChatModel:
 
     @classmethod
     def from_settings(cls, llm: LLMSettings, models_dir: Path) -> RouterChatModel:
-        """Register Docent's providers and build the Router that ``llm`` describes."""
+        """Register the local provider and build the Router that ``llm`` describes.
+
+        Providers from plugins are registered by ``docent.plugins.load`` at the composition
+        root (``Runtime.build``, the eval judge) before this is called.
+        """
         register_local_provider(llm, models_dir)
-        register_fake_provider()
         return cls(build_router(llm), timeout_s=llm.timeout_s, temperature=llm.temperature,
                    max_tokens=llm.max_tokens)
 

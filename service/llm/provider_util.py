@@ -1,8 +1,10 @@
-"""Helpers shared by Docent's in-process LiteLLM providers (``docent-local``, ``docent-fake``).
+"""Helpers for in-process LiteLLM providers: ``docent-local`` and those plugins add.
 
 Providers are registered in ``litellm.custom_provider_map``, LiteLLM's own extension
 point, so they travel the same Router path (retries, fallbacks, streaming wrapper) as
-any hosted model.
+any hosted model. A plugin (``docent/plugins.py``) registers its handler with
+:func:`register_provider` from its ``register()``; registration is additive, so
+providers registered in any order all stay available.
 """
 
 from __future__ import annotations
@@ -30,6 +32,12 @@ def find_provider(name: str) -> CustomLLM | None:
         if item["provider"] == name:
             return item["custom_handler"]
     return None
+
+
+def in_process(model: str) -> bool:
+    """Whether ``model`` (``<provider>/<name>``) is served by a handler registered in this process."""
+    provider, sep, _ = model.partition("/")
+    return bool(sep) and find_provider(provider) is not None
 
 
 def register_provider(name: str, make: Callable[[], H], kind: type[H]) -> H:

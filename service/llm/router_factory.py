@@ -100,4 +100,8 @@ def build_router(llm: LLMSettings) -> Router:
     try:
         return Router(model_list=model_list, fallbacks=fallbacks, **settings)
     except Exception as exc:  # LiteLLM raises assorted types for a bad model_list
-        raise ConfigError(f"Invalid LLM routing configuration: {exc}") from exc
+        hint = ""
+        if "Provider NOT provided" in str(exc):
+            hint = ("\nIf a plugin provides this model's provider, name its module in DOCENT_PLUGINS "
+                    "(see docent/plugins.py).")
+        raise ConfigError(f"Invalid LLM routing configuration: {exc}{hint}") from exc

@@ -24,8 +24,9 @@ STAGES = ("rewrite", "retrieve", "rerank", "generate")
 ABSTAIN_REASONS = ("no_results", "low_relevance", "model_declined", "uncited", "empty", "model_unavailable")
 MODES = ("json", "sse")
 OTHER = "other"
-# Providers that run locally or are scripted: they cost nothing and LiteLLM has no price for them.
-FREE_PROVIDERS = ("docent-local/", "docent-fake/")
+# The in-process local provider costs nothing. Any other model LiteLLM's price map does not
+# know (a provider a plugin registers, a self-hosted server) also counts as 0: see cost_usd.
+FREE_PROVIDERS = ("docent-local/",)
 # Seconds; from a cached embedding lookup to a slow local model's full answer.
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0)
 MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
@@ -147,7 +148,7 @@ class Metrics:
         self.feedback.labels("up" if rating > 0 else "down").inc()
 
     def cost_usd(self, model: str, prompt_tokens: int, completion_tokens: int) -> float:
-        """Cost from LiteLLM's bundled price map (offline); 0 for local, fake and unknown models."""
+        """Cost from LiteLLM's bundled price map (offline); 0 for local models and any it cannot price."""
         if model.startswith(FREE_PROVIDERS) or model in self._unpriced or not (prompt_tokens or completion_tokens):
             return 0.0
         import litellm

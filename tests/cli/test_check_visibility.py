@@ -7,7 +7,7 @@ from pathlib import Path
 
 from typer.testing import CliRunner
 
-from docent.cli import app
+from entrypoints.cli import app
 
 REPO = Path(__file__).resolve().parents[2]
 

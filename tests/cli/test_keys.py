@@ -7,8 +7,8 @@ import json
 
 from typer.testing import CliRunner
 
-from docent.cli import app
 from docent.settings import StaffKey
+from entrypoints.cli import app
 
 
 def test_keys_create_prints_key_and_hash_entry() -> None:

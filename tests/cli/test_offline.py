@@ -57,7 +57,7 @@ def test_cli_ingest_offline_makes_no_outside_connection(settings: Settings, mini
     env = {k: v for k, v in os.environ.items() if not k.startswith(("HF_", "LITELLM", "RAGAS", "TIKTOKEN"))}
     env.update({"PYTHONPATH": str(guard), "NET_GUARD_LOG": str(log), "DOCENT_DATA_DIR": str(settings.data_dir),
                 "HOME": str(tmp_path)})
-    proc = subprocess.run([sys.executable, "-m", "docent.cli", "ingest", str(mini_corpus), "--json"],
+    proc = subprocess.run([sys.executable, "-m", "entrypoints.cli", "ingest", str(mini_corpus), "--json"],
                           env=env, cwd=REPO, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert json.loads(proc.stdout)["docs_added"] == 4

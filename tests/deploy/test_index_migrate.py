@@ -9,15 +9,16 @@ import pytest
 from qdrant_client import QdrantClient
 from typer.testing import CliRunner
 
-from docent.cli import app
 from docent.embedder import Embedder
+from docent.errors import MigrationError
 from docent.index.base import IndexStore, SearchMode, SearchQuery
 from docent.index.edge import EdgeStore
-from docent.index.migrate import MigrationError, migrate, target_settings
+from docent.index.migrate import migrate, target_settings
 from docent.index.server import ServerStore
 from docent.schema import Access
 from docent.settings import IndexSettings, Settings
 from docent.sparse import Bm25Encoder
+from entrypoints.cli import app
 from ingest.pipeline import Ingestor
 
 QUERIES = ["Where does the SOCKS5 password go?", "How much is the Business plan?", "NO_PROXY variable",

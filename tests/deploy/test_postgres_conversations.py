@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from service.conversations import ConversationStore, UnknownConversationError
+from docent.errors import UnknownConversationError
+from service.conversations import ConversationStore
 
 
 @pytest.fixture

@@ -7,10 +7,10 @@ from typing import Any
 
 import pytest
 
-from docent import cli
 from docent.embedder import Embedder
 from docent.index.edge import EdgeStore
 from docent.settings import Settings
+from entrypoints import cli
 from eval.run_store import RunStore
 from tests.eval.conftest import make_record, write_golden
 

@@ -24,7 +24,7 @@ def test_answerers_http_matches_in_process(make_runtime: Callable[..., Runtime])
     async def both(item: golden.GoldenItem) -> tuple[Sample, Sample]:
         remote = HttpAnswerer("http://docent.test", transport=httpx.ASGITransport(app=app))
         try:
-            local = InProcessAnswerer(runtime.retriever, runtime.model, runtime.settings.chat)
+            local = InProcessAnswerer(runtime.answerer)
             return await remote(item), await local(item)
         finally:
             await remote.aclose()

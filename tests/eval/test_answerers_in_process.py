@@ -28,7 +28,8 @@ def test_answerers_in_process_use_the_runtime_reranker(make_runtime: Callable[..
     runtime = make_runtime()
     item = next(i for i in golden.load() if i.id == "q001")
     reranker = ReversingReranker()
-    answerer = InProcessAnswerer(runtime.retriever, runtime.model, runtime.settings.chat, reranker=reranker)
+    runtime.reranker = reranker  # the runtime's reranker is the one its Answerer uses
+    answerer = InProcessAnswerer(runtime.answerer)
 
     sample = asyncio.run(answerer(item))
     assert len(reranker.returned) == 1

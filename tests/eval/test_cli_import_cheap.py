@@ -9,7 +9,7 @@ from tests.conftest import REPO
 
 
 def test_cli_import_cheap() -> None:
-    """docent/cli.py can add_typer(eval_app) at import time and keep `docent --help` instant."""
+    """entrypoints/cli.py can add_typer(eval_app) at import time and keep `docent --help` instant."""
     code = (
         "import sys, eval.cli; heavy = [m for m in ('litellm', 'ragas', 'torch', 'instructor') "
         "if m in sys.modules]; print(heavy)"

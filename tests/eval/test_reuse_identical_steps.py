@@ -7,8 +7,8 @@ from collections.abc import Callable
 from eval.records import QuestionResult
 from eval.settings import EvalSettings
 from eval.suite import RunRequest, run
-from service.llm.fake import register_fake_provider
 from service.runtime import Runtime
+from tests.fakes.llm import register_fake_provider
 
 
 def _calls(script: str) -> int:

@@ -67,7 +67,7 @@ def test_runner_resume_skips_finished_answers(
     runtime = make_runtime()
     eval_settings = make_eval_settings()
     store = RunStore(eval_settings.resolved_runs_dir(runtime.settings.data_dir))
-    inner = InProcessAnswerer(runtime.retriever, runtime.model, runtime.settings.chat)
+    inner = InProcessAnswerer(runtime.answerer)
 
     first = CountingAnswerer(inner, die_after=1)
     with pytest.raises(Interrupted):
@@ -111,7 +111,7 @@ def test_runner_resume_skips_finished_scores(
     eval_settings = make_eval_settings()
     store = RunStore(eval_settings.resolved_runs_dir(runtime.settings.data_dir))
     refs = ReferenceTexts(runtime.settings.docs_dir)
-    answerer = CountingAnswerer(InProcessAnswerer(runtime.retriever, runtime.model, runtime.settings.chat))
+    answerer = CountingAnswerer(InProcessAnswerer(runtime.answerer))
 
     dying = CountingScorers(die_after=1)
     with pytest.raises(Interrupted):

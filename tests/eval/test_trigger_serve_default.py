@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
-from docent.asgi import _eval_trigger
 from docent.settings import Settings
+from entrypoints.asgi import _eval_trigger
 from eval import trigger
 from eval.run_store import RunStore
 from eval.settings import EvalSettings

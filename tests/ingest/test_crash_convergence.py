@@ -37,7 +37,7 @@ def _env(data: Path, models: Path) -> dict[str, str]:
 
 
 def _ingest_cmd(docs: Path) -> list[str]:
-    return [sys.executable, "-m", "docent.cli", "ingest", str(docs), "--json"]
+    return [sys.executable, "-m", "entrypoints.cli", "ingest", str(docs), "--json"]
 
 
 def _snapshot(store_dir: Path) -> dict[str, dict[str, Any]]:

@@ -16,7 +16,7 @@ def test_second_process_ingest_refused_with_holder_named(settings: Settings, min
     holder = EdgeStore(settings.store_dir, role="server", lock_info={"url": "http://127.0.0.1:8000"})
     try:
         proc = subprocess.run(
-            [sys.executable, "-m", "docent.cli", "ingest", str(mini_corpus), "--json"],
+            [sys.executable, "-m", "entrypoints.cli", "ingest", str(mini_corpus), "--json"],
             env={"PATH": "/usr/bin:/bin", "DOCENT_DATA_DIR": str(settings.data_dir), "HOME": str(settings.data_dir)},
             cwd=REPO, capture_output=True, text=True, timeout=300,
         )

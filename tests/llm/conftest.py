@@ -15,7 +15,7 @@ ensure_offline()  # before anything imports litellm
 from docent.settings import LLMSettings  # noqa: E402
 from service.llm.chat_model import RouterChatModel  # noqa: E402
 from service.llm.chat_types import ChatMessage  # noqa: E402
-from service.llm.fake import FakeLLM, register_fake_provider  # noqa: E402
+from tests.fakes.llm import FakeLLM, register_fake_provider  # noqa: E402
 
 MakeModel = Callable[..., RouterChatModel]
 

@@ -13,10 +13,10 @@ from collections.abc import Callable  # noqa: E402
 
 import pytest  # noqa: E402
 
+from docent.errors import ModelUnavailableError  # noqa: E402
 from service.llm.chat_model import RouterChatModel  # noqa: E402
 from service.llm.chat_types import ChatMessage, StreamEnd, StreamEvent, TextDelta  # noqa: E402
-from service.llm.errors import ModelUnavailableError  # noqa: E402
-from service.llm.fake import NOT_IN_DOCS, FakeLLM, register_fake_provider, set_script_reply  # noqa: E402
+from tests.fakes.llm import NOT_IN_DOCS, FakeLLM, register_fake_provider, set_script_reply  # noqa: E402
 
 MakeModel = Callable[..., RouterChatModel]
 

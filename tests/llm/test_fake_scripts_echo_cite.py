@@ -6,8 +6,8 @@ from typing import Any
 
 import pytest
 
-from service.llm.fake_scripts import FALLBACK_SENTENCE, echo_cite, minimal_json, schema_of
 from service.prompts import NOT_IN_DOCS
+from tests.fakes.llm_scripts import FALLBACK_SENTENCE, echo_cite, minimal_json, schema_of
 
 INSTRUCTIONS = {"role": "system", "content": "Cite sources as [1]. Answer briefly."}
 

@@ -14,8 +14,8 @@ from docent.errors import ConfigError  # noqa: E402
 from docent.settings import LLMSettings  # noqa: E402
 from service.llm.chat_model import RouterChatModel  # noqa: E402
 from service.llm.chat_types import ChatMessage  # noqa: E402
-from service.llm.fake import FakeLLM  # noqa: E402
 from service.llm.router_factory import load_router_file, model_list_from_settings  # noqa: E402
+from tests.fakes.llm import FakeLLM  # noqa: E402
 
 
 def test_model_list_from_settings_names_primary_and_fallbacks() -> None:

@@ -22,12 +22,8 @@ from docent.embedder import Embedder
 from docent.index.base import IndexStore
 from docent.index.edge import EdgeStore
 from docent.settings import LLMSettings, Settings, Site, WidgetSettings
-from docent.sparse import Bm25Encoder
 from ingest.documents import Document, read_all
 from service.app import create_app
-from service.conversations import ConversationStore
-from service.llm.chat_model import RouterChatModel
-from service.retrieval import Retriever
 from service.runtime import Runtime
 from tests.conftest import REPO
 from tests.service.conftest import staff_keys
@@ -139,9 +135,7 @@ def build_runtime(data: Path, store: IndexStore, embedder: Embedder, model: str,
     settings.chat = settings.chat.model_copy(update={"min_similarity": 0.0, "top_k": 10, **chat})
     settings.widget = WidgetSettings(sites=[Site(site_id=SITE, allowed_origins=["http://testserver"])],
                                      rate_per_minute_token=100_000, rate_per_minute_ip=100_000)
-    return Runtime(settings, store, embedder, Retriever(store, embedder, Bm25Encoder()),
-                   RouterChatModel.from_settings(settings.resolved_llm(), settings.models_dir),
-                   ConversationStore(settings.resolved_database_url()))
+    return Runtime.build(settings, store=store, embedder=embedder, start_watcher=False)
 
 
 @dataclass

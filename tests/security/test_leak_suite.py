@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from service.llm.fake import register_fake_provider
+from tests.fakes.llm import register_fake_provider
 from tests.security.conftest import (
     HERE,
     App,

@@ -13,11 +13,8 @@ from fastapi.testclient import TestClient
 from docent.embedder import Embedder
 from docent.index.edge import EdgeStore
 from docent.settings import LLMSettings, Settings, StaffKey
-from docent.sparse import Bm25Encoder
 from service.app import create_app
-from service.conversations import ConversationStore
 from service.llm.chat_model import RouterChatModel
-from service.retrieval import Retriever
 from service.runtime import Runtime
 from tests.conftest import REPO
 
@@ -47,15 +44,13 @@ def make_runtime(corpus_store: tuple[Path, EdgeStore], embedder: Embedder,
         settings.auth.staff_keys = staff_keys()
         settings.chat = settings.chat.model_copy(update=chat)
         (tmp_path / "data").mkdir(exist_ok=True)
-        runtime = Runtime(settings, store, embedder, Retriever(store, embedder, Bm25Encoder()),
-                          RouterChatModel.from_settings(settings.resolved_llm(), settings.models_dir),
-                          ConversationStore(settings.resolved_database_url()))
+        runtime = Runtime.build(settings, store=store, embedder=embedder, start_watcher=False)
         made.append(runtime)
         return runtime
 
     yield make
     for runtime in made:
-        runtime.conversations.close()  # the shared store stays open for the session
+        runtime.close()  # the shared store is the session's: a store handed to build stays open
 
 
 @pytest.fixture
@@ -89,7 +84,7 @@ def replace_model(runtime: Runtime, model: str) -> Runtime:
 @contextlib.contextmanager
 def scripted_reply(text: str) -> Iterator[None]:
     """Make `docent-fake/reply` answer exactly ``text`` inside the block."""
-    from service.llm.fake import set_script_reply
+    from tests.fakes.llm import set_script_reply
 
     set_script_reply(text)
     try:

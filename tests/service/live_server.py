@@ -25,6 +25,8 @@ import uvicorn
 from docent.serving import uvicorn_options
 from docent.settings import Settings
 
+REPO = Path(__file__).resolve().parents[2]
+
 
 def free_port() -> int:
     with socket.socket() as s:
@@ -62,10 +64,13 @@ def docent_serve(tmp: Path, models_cache: Path, env: dict[str, str], *args: str,
     (data / "models").symlink_to(models_cache, target_is_directory=True)
     port = free_port()
     base = {k: v for k, v in os.environ.items() if not k.startswith(("DOCENT_", "QDRANT_"))}
+    # The docent-fake plugin (tests/fakes/llm.py) is imported from the repo root: the server runs in tmp.
+    path = os.pathsep.join(p for p in (str(REPO), os.environ.get("PYTHONPATH", "")) if p)
     full_env = {**base, "DOCENT_DATA_DIR": str(data), "DOCENT_DOCS_DIR": str(docs), "DOCENT_WATCH": "false",
-                "DOCENT_MODEL": "docent-fake/echo-cite", "DOCENT_LOG_LEVEL": "WARNING", **env}
+                "DOCENT_MODEL": "docent-fake/echo-cite", "DOCENT_LOG_LEVEL": "WARNING", "PYTHONPATH": path,
+                "DOCENT_PLUGINS": os.environ.get("DOCENT_PLUGINS", '["tests.fakes.llm"]'), **env}
     log = (tmp / "server.log").open("wb")
-    proc = subprocess.Popen([sys.executable, "-m", "docent.cli", "serve", "--host", "127.0.0.1",
+    proc = subprocess.Popen([sys.executable, "-m", "entrypoints.cli", "serve", "--host", "127.0.0.1",
                              "--port", str(port), *args], env=full_env, cwd=tmp, stdout=log, stderr=log)
     url = f"http://127.0.0.1:{port}"
     try:

@@ -20,7 +20,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, StreamingResponse
 
-from service.llm.fake_scripts import echo_cite
+from tests.fakes.llm_scripts import echo_cite
 
 app = FastAPI()
 state: dict[str, Any] = {"mode": "ok", "delay": 0.0, "calls": 0}

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from docent.asgi import build_app
+from entrypoints.asgi import build_app
 from service.runtime import Runtime
 from tests.service.conftest import STAFF_KEY, SUPPORT_KEY
 

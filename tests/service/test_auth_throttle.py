@@ -12,7 +12,7 @@ from collections.abc import Callable
 
 import httpx
 
-from docent.asgi import build_app
+from entrypoints.asgi import build_app
 from service.runtime import Runtime
 from service.widget_tokens import TokenClaims, mint_token, widget_guard
 from tests.service.conftest import STAFF_KEY

@@ -13,7 +13,7 @@ import uvicorn
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
-from docent.errors import DocentError
+from docent.errors import StoreUnavailableError
 from docent.schema import Access
 from service.app import create_app
 from service.conversations import conversations, messages
@@ -23,8 +23,8 @@ from service.runtime import Runtime
 ANSWERABLE = "How do I store the SOCKS5 proxy password in a file?"
 
 
-class StoreDownError(DocentError):
-    status_code = 503
+class StoreDownError(StoreUnavailableError):
+    """A 503 like every store outage (the status comes from service.api.errors.STATUS)."""
 
 
 class FailingRetriever(Retriever):

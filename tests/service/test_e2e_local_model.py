@@ -55,7 +55,7 @@ def test_e2e_docent_serve_over_real_http(tmp_path: Path) -> None:
     port = _free_port()
     env = {**os.environ, "DOCENT_DATA_DIR": str(tmp_path / "data"), "DOCENT_DOCS_DIR": str(docs),
            "DOCENT_MODEL": "docent-fake/echo-cite", "DOCENT_LOG_LEVEL": "WARNING"}
-    proc = subprocess.Popen([sys.executable, "-m", "docent.cli", "serve", "--port", str(port)], env=env, cwd=REPO,
+    proc = subprocess.Popen([sys.executable, "-m", "entrypoints.cli", "serve", "--port", str(port)], env=env, cwd=REPO,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
     try:
@@ -74,7 +74,7 @@ def test_e2e_docent_serve_over_real_http(tmp_path: Path) -> None:
         assert body is not None, "server never answered"
         assert "7421" in body["answer"] and body["citations"][0]["url"].endswith("/docs/ports#status-server")
         # A second writer is refused while the server holds the embedded store.
-        refused = subprocess.run([sys.executable, "-m", "docent.cli", "ingest", str(docs)], env=env, cwd=REPO,
+        refused = subprocess.run([sys.executable, "-m", "entrypoints.cli", "ingest", str(docs)], env=env, cwd=REPO,
                                  capture_output=True, text=True, timeout=120)
         assert refused.returncode == 2 and "in use by server" in refused.stderr
         # An edit is picked up by the hosted watcher.

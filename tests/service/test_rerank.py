@@ -8,8 +8,8 @@ from pathlib import Path
 from docent.schema import Hit
 from docent.settings import LLMSettings
 from service.llm.chat_model import RouterChatModel
-from service.llm.fake import set_script_reply
 from service.rerank import LLMReranker
+from tests.fakes.llm import set_script_reply
 
 HITS = [Hit(f"id{i}", 1.0 / i, {"text": f"passage {i}"}) for i in range(1, 5)]
 

@@ -16,7 +16,7 @@ from schemathesis import Case
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import content_type_conformance, response_schema_conformance
 
-from docent.asgi import build_app
+from entrypoints.asgi import build_app
 from service.runtime import Runtime
 from tests.service.conftest import STAFF_KEY
 

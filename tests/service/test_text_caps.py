@@ -9,7 +9,7 @@ from fastapi.testclient import TestClient
 
 from docent.schema import Hit
 from service.answer import build_messages
-from service.llm.fake import register_fake_provider
+from tests.fakes.llm import register_fake_provider
 
 ANSWERABLE = "How do I store the SOCKS5 proxy password in a file?"
 _BLOCK = re.compile(r'<source id="\d+"[^>]*>\n(.*?)\n</source>', re.S)

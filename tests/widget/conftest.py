@@ -30,13 +30,9 @@ from docent.embedder import Embedder
 from docent.index.edge import EdgeStore
 from docent.schema import Access
 from docent.settings import LLMSettings, Settings, Site, WidgetSettings
-from docent.sparse import Bm25Encoder
 from service.api import deps
 from service.api.routes import console, pages, widget
 from service.app import create_app
-from service.conversations import ConversationStore
-from service.llm.chat_model import RouterChatModel
-from service.retrieval import Retriever
 from service.runtime import Runtime
 from service.widget_tokens import admit_public
 from tests.conftest import REPO
@@ -88,9 +84,7 @@ def build_runtime(data: Path, store: EdgeStore, embedder: Embedder, *, model: st
     settings.widget = WidgetSettings(sites=[Site(site_id=SITE, allowed_origins=origins or ["http://testserver"],
                                                  title="Pylon help", greeting="Hi! Ask me about Pylon.")],
                                      **widget_opts)
-    return Runtime(settings, store, embedder, Retriever(store, embedder, Bm25Encoder()),
-                   RouterChatModel.from_settings(settings.resolved_llm(), settings.models_dir),
-                   ConversationStore(settings.resolved_database_url()))
+    return Runtime.build(settings, store=store, embedder=embedder, start_watcher=False)
 
 
 class SlowSSE:

@@ -6,9 +6,10 @@ runs: a rebuild fills a new collection and switches the alias only when it is do
 
 from __future__ import annotations
 
-from fastapi import APIRouter, HTTPException
+from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field
 
+from docent.errors import NotFoundError
 from service.api.deps import AdminDep, RuntimeDep
 from service.api.schemas import ErrorBody
 from service.ingest_jobs import IngestJob
@@ -40,7 +41,7 @@ def ingest_status(runtime: RuntimeDep, _: AdminDep) -> IngestJob:
     """The latest ingest job started through this API (this process)."""
     job = runtime.ingest_jobs.latest
     if job is None:
-        raise HTTPException(404, "No ingest job has been started in this process.")
+        raise NotFoundError("No ingest job has been started in this process.")
     return job
 
 

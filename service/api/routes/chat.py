@@ -12,9 +12,10 @@ from typing import Any
 from fastapi import APIRouter
 from fastapi.responses import StreamingResponse
 
-from docent.errors import DocentError
-from service import answer as answering
+from docent.errors import DocentError, InvalidMessageError
+from service.answer import Answer
 from service.api.deps import Caller, CallerDep, RuntimeDep
+from service.api.errors import status_for
 from service.api.schemas import ChatRequest, ChatResponse, ErrorBody, FeedbackRequest
 from service.api.views import to_response
 from service.observability import Observability, ObservabilityDep
@@ -24,17 +25,13 @@ router = APIRouter(prefix="/v1", tags=["chat"])
 log = logging.getLogger(__name__)
 
 
-class MessageTooLongError(DocentError):
-    status_code = 422
-
-
 def _start(body: ChatRequest, runtime: Runtime, caller: Caller) -> tuple[str, list[dict[str, str]], bool]:
     """The conversation id, its recent history, and whether it is new (created with its first turn)."""
     limit = runtime.settings.chat.max_message_chars
     if len(body.message) > limit:
-        raise MessageTooLongError(f"message is {len(body.message)} characters; the limit is {limit}.")
+        raise InvalidMessageError(f"message is {len(body.message)} characters; the limit is {limit}.")
     if not body.message.strip():
-        raise MessageTooLongError("message is empty.")
+        raise InvalidMessageError("message is empty.")
     store = runtime.conversations
     if body.conversation_id:
         return body.conversation_id, store.history(body.conversation_id, caller.scope,
@@ -43,7 +40,7 @@ def _start(body: ChatRequest, runtime: Runtime, caller: Caller) -> tuple[str, li
     return store.new_id(), [], True
 
 
-def _record(runtime: Runtime, caller: Caller, cid: str, new: bool, question: str, ans: answering.Answer) -> int:
+def _record(runtime: Runtime, caller: Caller, cid: str, new: bool, question: str, ans: Answer) -> int:
     """Store the turn (and a new conversation) at once; the meta is what the staff console shows about why."""
     meta = {
         "citations": [asdict(c) for c in ans.citations],
@@ -68,8 +65,7 @@ async def chat(body: ChatRequest, runtime: RuntimeDep, caller: CallerDep, obs: O
         return StreamingResponse(_sse(body.message, history, cid, new, runtime, caller, started, obs),
                                  media_type="text/event-stream",
                                  headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
-    ans = await answering.answer(body.message, history, access=caller.access, retriever=runtime.retriever,
-                                 model=runtime.model, chat=runtime.settings.chat, reranker=runtime.reranker)
+    ans = await runtime.answerer.answer(body.message, history, caller.access)
     message_id = _record(runtime, caller, cid, new, body.message, ans)
     obs.answered(ans, question=body.message, staff=caller.staff, mode="json", seconds=time.perf_counter() - started)
     return to_response(ans, runtime.settings.chat, cid, message_id, started)
@@ -83,20 +79,18 @@ async def _sse(question: str, history: list[dict[str, str]], cid: str, new: bool
                caller: Caller, started: float, obs: Observability) -> AsyncIterator[str]:
     yield _event("meta", {"conversation_id": cid})
     try:
-        async for kind, payload in answering.answer_stream(
-                question, history, access=caller.access, retriever=runtime.retriever, model=runtime.model,
-                chat=runtime.settings.chat, reranker=runtime.reranker):
+        async for kind, payload in runtime.answerer.stream(question, history, caller.access):
             if kind == "delta":
                 yield _event("delta", {"text": payload})
             else:
-                assert isinstance(payload, answering.Answer)  # the one event that is not a delta
+                assert isinstance(payload, Answer)  # the one event that is not a delta
                 message_id = _record(runtime, caller, cid, new, question, payload)
                 obs.answered(payload, question=question, staff=caller.staff, mode="sse",
                              seconds=time.perf_counter() - started)
                 final = to_response(payload, runtime.settings.chat, cid, message_id, started)
                 yield _event("final", final.model_dump())
     except DocentError as exc:
-        yield _event("error", {"detail": str(exc), "status": exc.status_code})
+        yield _event("error", {"detail": str(exc), "status": status_for(exc)})
     except Exception:  # the stream must end with an event, never a silent cut
         log.exception("chat stream failed")
         yield _event("error", {"detail": "Internal error; it has been logged.", "status": 500})

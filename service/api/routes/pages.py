@@ -7,63 +7,20 @@ carries a strict Content-Security-Policy: scripts and styles from this origin on
 
 from __future__ import annotations
 
-import gzip
 import html
 import re
-from functools import lru_cache
-from pathlib import Path
 
-from fastapi import APIRouter, HTTPException, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
+from docent.errors import NotFoundError
 from docent.settings import Settings
 from service.api.deps import RuntimeDep
+from service.api.html import STATIC_DIR, TYPES, fill, page, static_response
 from service.docs_render import PageLink, find_public, page_href, public_pages, render_page
 
 router = APIRouter(include_in_schema=False)
-STATIC_DIR = Path(__file__).resolve().parents[2] / "static"
 _ASSET = re.compile(r"^[a-z0-9_-]+\.(css|js|svg)$")
-_TYPES = {"css": "text/css; charset=utf-8", "js": "application/javascript; charset=utf-8",
-          "svg": "image/svg+xml", "html": "text/html; charset=utf-8"}
-CSP = ("default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; connect-src 'self'; "
-       "frame-ancestors 'none'; base-uri 'none'; form-action 'self'")
-
-
-@lru_cache(maxsize=64)
-def _load(path: str, _mtime_ns: int) -> tuple[bytes, bytes]:
-    # Read and gzip once per file version: assets are served often and never change in between.
-    raw = Path(path).read_bytes()
-    return raw, gzip.compress(raw, 9, mtime=0)
-
-
-def static_bytes(name: str) -> bytes:
-    """A file from service/static (templates and assets)."""
-    path = STATIC_DIR / name
-    return _load(str(path), path.stat().st_mtime_ns)[0]
-
-
-def static_response(request: Request, name: str, media_type: str) -> Response:
-    """Serve a static file, gzipped when the client accepts it, cacheable for five minutes."""
-    path = STATIC_DIR / name
-    raw, packed = _load(str(path), path.stat().st_mtime_ns)
-    headers = {"Cache-Control": "public, max-age=300", "Vary": "Accept-Encoding",
-               "X-Content-Type-Options": "nosniff"}
-    if "gzip" in request.headers.get("accept-encoding", ""):
-        return Response(packed, media_type=media_type, headers={**headers, "Content-Encoding": "gzip"})
-    return Response(raw, media_type=media_type, headers=headers)
-
-
-def fill(template: str, **values: str) -> str:
-    """Put already-escaped HTML into ``{{name}}`` slots."""
-    text = static_bytes(template).decode()
-    for key, value in values.items():
-        text = text.replace("{{" + key + "}}", value)
-    return text
-
-
-def page(body: str, csp: str = CSP) -> HTMLResponse:
-    """An HTML page with its Content-Security-Policy."""
-    return HTMLResponse(body, headers={"Content-Security-Policy": csp})
 
 
 def _widget_tag(settings: Settings) -> str:
@@ -115,7 +72,7 @@ def doc_page(path: str, runtime: RuntimeDep) -> HTMLResponse:
     settings = runtime.settings
     doc = find_public(settings.docs_dir, path, runtime.visibility)
     if doc is None:
-        raise HTTPException(404, "No public page at this address.")
+        raise NotFoundError("No public page at this address.")
     rendered = render_page(doc)
     body = rendered.html
     if not any(level == 1 for level, _, _ in rendered.headings):
@@ -133,5 +90,5 @@ def asset(name: str, request: Request) -> Response:
     """Stylesheets and scripts of the pages and the console (a fixed folder, no sub-paths)."""
     match = _ASSET.match(name)
     if match is None or not (STATIC_DIR / name).is_file():
-        raise HTTPException(404, "Not found.")
-    return static_response(request, name, _TYPES[match.group(1)])
+        raise NotFoundError("Not found.")
+    return static_response(request, name, TYPES[match.group(1)])

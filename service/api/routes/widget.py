@@ -11,7 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from docent.settings import WidgetSettings
 from service.api.deps import RuntimeDep
-from service.api.routes.pages import static_response
+from service.api.html import static_response
 from service.api.schemas import ErrorBody, Handoff
 from service.rate_limit import client_address
 from service.widget_tokens import allowed_origins, widget_guard

@@ -1,8 +1,11 @@
 """``docent-fake``: a scripted model registered with LiteLLM exactly like a real provider.
 
-Tests and the overhead benchmark point ``DOCENT_MODEL`` at ``docent-fake/<script>``,
-so requests travel the production Router path (retries, fallbacks, streaming wrapper)
-and cost next to nothing. Scripts:
+A Docent plugin (``docent/plugins.py``), loaded the way a user's own provider would be:
+``DOCENT_PLUGINS='["tests.fakes.llm"]'`` (tests/conftest.py sets it, and the benchmarks
+pass it to the servers they start), and its :func:`register` adds the provider. Tests
+and the overhead benchmarks then point ``DOCENT_MODEL`` at ``docent-fake/<script>``, so
+requests travel the production Router path (retries, fallbacks, streaming wrapper) and
+cost next to nothing. Production code never names it. Scripts:
 
 - ``echo-cite``: quotes the first sentence of source [1] in the prompt, then ``[1]``.
 - ``abstain``: returns exactly ``NOT_IN_DOCS``.
@@ -36,7 +39,9 @@ from litellm.exceptions import BadRequestError, ServiceUnavailableError, Timeout
 from litellm.llms.custom_llm import CustomLLM
 from litellm.types.utils import GenericStreamingChunk, ModelResponse
 
-from service.llm.fake_scripts import (
+from service.llm.provider_util import call_deadline, fill_response, final_chunk, register_provider, text_chunk
+from service.prompts import NOT_IN_DOCS
+from tests.fakes.llm_scripts import (
     FALLBACK_SENTENCE,
     echo_all,
     echo_cite,
@@ -44,10 +49,8 @@ from service.llm.fake_scripts import (
     minimal_json,
     schema_of,
 )
-from service.llm.provider_util import call_deadline, fill_response, final_chunk, register_provider, text_chunk
-from service.prompts import NOT_IN_DOCS
 
-__all__ = ["NOT_IN_DOCS", "FakeLLM", "register_fake_provider", "set_script_reply"]
+__all__ = ["NOT_IN_DOCS", "FakeLLM", "register", "register_fake_provider", "set_script_reply"]
 
 PROVIDER = "docent-fake"
 SCRIPTS = ("echo-cite", "abstain", "fail", "slow", "json", "reply", "echo-all", "echo-system")
@@ -170,6 +173,11 @@ class FakeLLM(CustomLLM):
 def register_fake_provider() -> FakeLLM:
     """Register ``docent-fake`` with LiteLLM (idempotent) and return its handler."""
     return register_provider(PROVIDER, FakeLLM, FakeLLM)
+
+
+def register() -> None:
+    """The plugin hook (``docent.plugins.load``): register the provider."""
+    register_fake_provider()
 
 
 def set_script_reply(text: str | None) -> None:

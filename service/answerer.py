@@ -1,0 +1,126 @@
+"""The one answer path: ``Answerer.answer()`` and ``Answerer.stream()``.
+
+The chat route (JSON and SSE), ``docent ask`` and the evaluation suite all call these
+two methods on the runtime's ``Answerer``, so what the evaluation measures is what
+customers get: the same rewrite, retrieval, rerank, request deadline, generation and
+citation checks. The steps themselves live in ``service/answer.py``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import functools
+import time
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+from typing import Literal
+
+from docent.errors import ModelUnavailableError
+from docent.schema import Access
+from docent.settings import ChatSettings
+from service import guard
+from service.answer import Answer, Prepared, abstention, degraded, finish, prepare, reused
+from service.llm.chat_types import ChatModel, StreamEnd, TextDelta
+from service.prompts import NOT_IN_DOCS
+from service.retrieval import Reranker, Retriever
+
+StreamItem = tuple[Literal["delta"], str] | tuple[Literal["final"], Answer]
+
+# Asked once the exact prompt is known, before generating: True means the caller already
+# holds the answer to this prompt (the evaluation's reuse across runs), so the model is
+# not called and the answer comes back with ``reused`` set and no text.
+ReuseHook = Callable[[Prepared], bool]
+
+
+def _held_back(raw: str) -> bool:
+    """Whether streamed text could still turn into the abstention sentinel."""
+    stripped = raw.lstrip()
+    return NOT_IN_DOCS in raw or (len(stripped) < len(NOT_IN_DOCS) and NOT_IN_DOCS.startswith(stripped))
+
+
+@dataclass(slots=True, frozen=True)
+class Answerer:
+    """Retriever, model, chat settings and reranker: everything one answer needs."""
+
+    retriever: Retriever
+    model: ChatModel
+    chat: ChatSettings
+    reranker: Reranker | None = None
+
+    async def prepare(self, question: str, history: list[dict[str, str]], access: Access) -> Prepared:
+        """Rewrite, retrieve, rerank and decide whether to abstain; starts the request deadline."""
+        return await prepare(question, history, access=access, retriever=self.retriever, model=self.model,
+                             chat=self.chat, reranker=self.reranker)
+
+    def _finish(self, prep: Prepared, raw: str, end: StreamEnd) -> Answer:
+        return finish(prep, raw, chat=self.chat, model=end.model, prompt_tokens=end.prompt_tokens,
+                      completion_tokens=end.completion_tokens, fallback_used=end.fallback_used)
+
+    async def answer(self, question: str, history: list[dict[str, str]], access: Access, *,
+                     reuse: ReuseHook | None = None) -> Answer:
+        """Answer one question, with citations, or abstain honestly."""
+        prep = await self.prepare(question, history, access)
+        if prep.abstain_reason:
+            return abstention(prep, prep.abstain_reason)
+        if reuse is not None and reuse(prep):
+            return reused(prep)
+        t0 = time.perf_counter()
+        try:
+            done = await asyncio.wait_for(self.model.complete(prep.messages), prep.left_s())
+        except (ModelUnavailableError, TimeoutError):
+            return degraded(prep)
+        prep.timings_ms["generate"] = (time.perf_counter() - t0) * 1000
+        end = StreamEnd(model=done.model, prompt_tokens=done.prompt_tokens,
+                        completion_tokens=done.completion_tokens, fallback_used=done.fallback_used)
+        # Checking citations is text work over the reply and the sources: a thread, not the event loop.
+        return await asyncio.to_thread(functools.partial(self._finish, prep, done.text, end))
+
+    async def stream(self, question: str, history: list[dict[str, str]],
+                     access: Access) -> AsyncIterator[StreamItem]:
+        """Like :meth:`answer`, yielding text deltas as they come and the checked answer last.
+
+        Deltas are held back while they could still be the start of the abstention
+        sentinel, so a declined answer never flashes on screen. The final answer (with
+        invalid markers removed) replaces the streamed text in the client.
+        """
+        prep = await self.prepare(question, history, access)
+        if prep.abstain_reason:
+            yield ("final", abstention(prep, prep.abstain_reason))
+            return
+        t0 = time.perf_counter()
+        raw = ""
+        sent = 0  # characters of raw already streamed
+        end: StreamEnd | None = None
+        events = self.model.stream(prep.messages).__aiter__()
+        try:
+            while True:
+                # The budget bounds every wait for the next chunk: a stalled model cannot hold the stream.
+                try:
+                    event = await asyncio.wait_for(events.__anext__(), prep.left_s())
+                except StopAsyncIteration:
+                    break
+                if isinstance(event, TextDelta):
+                    raw += event.text
+                    if _held_back(raw):
+                        continue
+                    # Words that could begin a recitation of the prompt wait (service/guard.py).
+                    ready = 0 if guard.leaks_prompt(raw) else guard.safe_end(raw)
+                    if ready > sent:
+                        yield ("delta", raw[sent:ready])
+                        sent = ready
+                elif isinstance(event, StreamEnd):
+                    end = event
+        except (ModelUnavailableError, TimeoutError):
+            # Also mid-answer: the final event replaces whatever text the client has shown.
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(events.aclose(), 1.0)  # type: ignore[attr-defined]
+            yield ("final", degraded(prep))
+            return
+        stripped = raw.strip()
+        if sent < len(raw) and NOT_IN_DOCS not in raw and not NOT_IN_DOCS.startswith(stripped) \
+                and not guard.leaks_prompt(raw):
+            yield ("delta", raw[sent:])  # what was held back turned out harmless
+        prep.timings_ms["generate"] = (time.perf_counter() - t0) * 1000
+        end = end or StreamEnd(model="", prompt_tokens=0, completion_tokens=0, fallback_used=False)
+        yield ("final", await asyncio.to_thread(functools.partial(self._finish, prep, raw, end)))

@@ -1,0 +1,1 @@
+"""Test doubles that load through the production plugin hook (docent/plugins.py)."""

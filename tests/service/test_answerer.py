@@ -1,0 +1,138 @@
+"""The Answerer, driven directly: every step of the one answer path, without HTTP.
+
+Real index (docs-corpus), real embedder, scripted models through the production LiteLLM
+Router. A counting wrapper around the model shows when generation is skipped.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Callable, Sequence
+from typing import Any
+
+import pytest
+
+from docent.schema import Access
+from service.answer import Answer, build_messages
+from service.answerer import Answerer, StreamItem
+from service.llm.chat_types import ChatMessage, ChatModel, Completion, StreamEvent
+from service.runtime import Runtime
+
+QUESTION = "How do I rotate the agent's API token?"
+
+
+class Counting:
+    """A ChatModel that passes calls through and counts them."""
+
+    def __init__(self, inner: ChatModel) -> None:
+        self.inner = inner
+        self.calls: list[list[ChatMessage]] = []
+
+    async def complete(self, messages: Sequence[ChatMessage], **kwargs: Any) -> Completion:
+        self.calls.append(list(messages))
+        return await self.inner.complete(messages, **kwargs)
+
+    def stream(self, messages: Sequence[ChatMessage], **kwargs: Any) -> AsyncIterator[StreamEvent]:
+        self.calls.append(list(messages))
+        return self.inner.stream(messages, **kwargs)
+
+
+def _answerer(make_runtime: Callable[..., Runtime], model: str = "docent-fake/echo-cite",
+              **chat: object) -> tuple[Answerer, Counting]:
+    runtime = make_runtime(model=model, **chat)
+    counting = Counting(runtime.model)
+    return Answerer(runtime.retriever, counting, runtime.settings.chat, runtime.reranker), counting
+
+
+def _stream(answerer: Answerer, question: str) -> tuple[list[str], Answer]:
+    async def collect() -> list[StreamItem]:
+        return [item async for item in answerer.stream(question, [], Access.public())]
+
+    items = asyncio.run(collect())
+    deltas = [payload for kind, payload in items[:-1] if kind == "delta" and isinstance(payload, str)]
+    kind, final = items[-1]
+    assert kind == "final" and isinstance(final, Answer)
+    return deltas, final
+
+
+def test_answer_cites_the_retrieved_source(make_runtime: Callable[..., Runtime]) -> None:
+    answerer, model = _answerer(make_runtime)
+    ans = asyncio.run(answerer.answer(QUESTION, [], Access.public()))
+    assert ans.answerable and ans.abstain_reason is None
+    assert "[1]" in ans.text and ans.citations
+    assert ans.citations[0].chunk_id == ans.retrieval.hits[0].chunk_id  # echo-cite quotes source 1
+    assert len(model.calls) == 1
+    # The model saw exactly the prompt build_messages makes from the retrieved hits.
+    assert model.calls[0] == build_messages(QUESTION, ans.retrieval.hits, answerer.chat.max_source_chars)
+    assert {"rewrite", "retrieve", "generate"} <= set(ans.timings_ms)
+
+
+def test_stream_ends_with_the_same_answer_as_answer(make_runtime: Callable[..., Runtime]) -> None:
+    answerer, _ = _answerer(make_runtime)
+    whole = asyncio.run(answerer.answer(QUESTION, [], Access.public()))
+    deltas, final = _stream(answerer, QUESTION)
+    assert deltas, "the answer arrives as text deltas before the final event"
+    assert "".join(deltas).strip() == final.text.strip()
+    assert (final.text, final.answerable) == (whole.text, whole.answerable)
+    assert [c.chunk_id for c in final.citations] == [c.chunk_id for c in whole.citations]
+
+
+def test_abstains_before_generating_when_nothing_is_relevant(make_runtime: Callable[..., Runtime]) -> None:
+    answerer, model = _answerer(make_runtime, min_similarity=1.01)  # no hit can reach it
+    ans = asyncio.run(answerer.answer(QUESTION, [], Access.public()))
+    deltas, final = _stream(answerer, QUESTION)
+    for out in (ans, final):
+        assert not out.answerable and out.abstain_reason == "low_relevance" and not out.citations
+    assert deltas == [] and model.calls == []
+
+
+def test_declined_answer_never_streams_the_sentinel(make_runtime: Callable[..., Runtime]) -> None:
+    answerer, _ = _answerer(make_runtime, model="docent-fake/abstain")
+    ans = asyncio.run(answerer.answer(QUESTION, [], Access.public()))
+    deltas, final = _stream(answerer, QUESTION)
+    assert ans.abstain_reason == final.abstain_reason == "model_declined"
+    assert deltas == []
+
+
+def test_model_down_degrades_to_the_retrieved_pages(make_runtime: Callable[..., Runtime]) -> None:
+    answerer, _ = _answerer(make_runtime, model="docent-fake/fail")
+    ans = asyncio.run(answerer.answer(QUESTION, [], Access.public()))
+    _, final = _stream(answerer, QUESTION)
+    for out in (ans, final):
+        assert out.degraded and not out.answerable and out.abstain_reason == "model_unavailable"
+        assert [c.chunk_id for c in out.citations] == [h.chunk_id for h in out.retrieval.hits]
+
+
+def test_request_deadline_bounds_generation(make_runtime: Callable[..., Runtime],
+                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    """A model slower than ``chat.deadline_s`` gives a degraded answer, in both modes."""
+    monkeypatch.setenv("DOCENT_FAKE_DELAY_S", "30")
+    answerer, _ = _answerer(make_runtime, model="docent-fake/slow", timeout_s=60, deadline_s=1.0)
+    ans = asyncio.run(answerer.answer(QUESTION, [], Access.public()))
+    _, final = _stream(answerer, QUESTION)
+    assert ans.degraded and final.degraded
+
+
+def test_reuse_hook_skips_generation(make_runtime: Callable[..., Runtime]) -> None:
+    answerer, model = _answerer(make_runtime)
+    seen: list[list[ChatMessage]] = []
+
+    def reuse(prep: Any) -> bool:
+        seen.append(list(prep.messages))
+        return True
+
+    ans = asyncio.run(answerer.answer(QUESTION, [], Access.public(), reuse=reuse))
+    assert ans.reused and ans.text == "" and model.calls == []
+    assert seen == [build_messages(QUESTION, ans.retrieval.hits, answerer.chat.max_source_chars)]
+    # A hook that declines leaves the answer to the model.
+    again = asyncio.run(answerer.answer(QUESTION, [], Access.public(), reuse=lambda prep: False))
+    assert not again.reused and again.answerable and len(model.calls) == 1
+
+
+def test_public_access_never_cites_internal_pages(make_runtime: Callable[..., Runtime]) -> None:
+    answerer, _ = _answerer(make_runtime, min_similarity=0.0, top_k=20)
+    public = asyncio.run(answerer.answer("internal runbook escalation on-call", [], Access.public()))
+    staff = asyncio.run(answerer.answer("internal runbook escalation on-call", [],
+                                        Access.staff(all_groups=True)))
+    assert all(h.payload.get("visibility") == "public" for h in public.retrieval.hits)
+    assert any(h.payload.get("visibility") == "internal" for h in staff.retrieval.hits)
