@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from ingest.documents import Document, read_document
-from ingest.markdown_splitter import parse_heading, parse_heading_id, sections, split, split_attributes
+from ingest.headings import parse_heading, parse_heading_id, split_attributes
+from ingest.markdown_splitter import sections, split
 from ingest.pipeline import chunk_document
 from ingest.visibility import DEFAULT_POLICY
 from service.docs_render import render_markdown, render_page
