@@ -8,6 +8,7 @@ then read the diff of ``tests/service/snapshots/`` before committing it.
 from __future__ import annotations
 
 import os
+import re
 import string
 from pathlib import Path
 
@@ -58,3 +59,15 @@ def test_answer_messages_snapshot() -> None:
     messages = build_messages("Which port does SOCKS5 use?", hits)
     rendered = "\n\n".join(f"--- {m['role']} ---\n{m['content']}" for m in messages)
     _check("messages-answer", rendered + "\n")
+
+
+@pytest.mark.parametrize("name", PROMPTS)
+def test_no_prompt_carries_an_example_fact(name: str) -> None:
+    """Prompts must work for any product: no example sentence a small model could copy
+    into an answer about another product (the old "listens on port 7400 [2]" was copied
+    into 4 of 20 answers on a foreign manual). Markers like [2] and JSON shapes are fine;
+    a quoted sentence or a number outside them is not."""
+    text = prompts.load(name).template
+    bare = re.sub(r"\[\d+\]|\{[^{}]*\}|^\d+\. ", "", text, flags=re.M)  # markers, JSON, rule numbers
+    assert not re.search(r"\d", bare), f"{name} holds a number outside markers: {bare!r}"
+    assert not re.search(r'"[^"]*\b\w+\s+\w+\s+\w+[^"]*"', bare), f"{name} quotes an example sentence"
