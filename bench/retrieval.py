@@ -5,7 +5,12 @@ development sets in eval/dev/corpora.json (zulip-help, fastapi-docs; see
 eval/dev/README.md). For each corpus and chunk size, the corpus's docs folder goes
 through the normal ingest into a fresh embedded store; then each search mode (dense,
 BM25, hybrid RRF with several weights) is scored by hit@1, hit@5 and MRR@10 against the
-gold source sections of the in-scope questions (those with sources), and the abstention
+gold source sections of the in-scope questions (those with sources). Re-rankers of the
+hybrid 1:1 list are scored in the same run: "sect" variants take the top SECTION_POOL
+chunks, group them by section (doc_path + the full heading path, or the page: doc_path
+alone), score a section as max + alpha * (sum of its next SECTION_REST chunk scores) and
+rank chunks by (section score, own score); "head+" adds a bonus for BM25-style (IDF
+weighted, stemmed) overlap of the query with a chunk's title + heading path. The abstention
 threshold on the top dense similarity is swept for retrieval-only abstention accuracy
 (answerable public questions should pass it; out-of-scope and internal-only questions,
 searched on the public path, should not). Progress goes to stderr; a table, then one
@@ -20,10 +25,12 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import statistics
 import sys
 import tempfile
 import time
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -37,8 +44,8 @@ ensure_offline()
 
 from docent.embedder import SentenceTransformerEmbedder  # noqa: E402
 from docent.index.base import SearchQuery  # noqa: E402
-from docent.index.edge import EdgeStore  # noqa: E402
-from docent.schema import Access  # noqa: E402
+from docent.index.edge import EdgeIndex, EdgeStore  # noqa: E402
+from docent.schema import Access, Hit  # noqa: E402
 from docent.settings import EmbedderSettings  # noqa: E402
 from docent.sparse import Bm25Encoder  # noqa: E402
 from eval.golden import DEFAULT_PATH, GoldenItem, load  # noqa: E402
@@ -52,6 +59,11 @@ DEV_CORPORA = ROOT / "eval" / "dev" / "corpora.json"
 MRR_K = 10
 KS = (1, 5, 10)
 TABLE_COLUMNS = ("hit@1", "hit@5", f"mrr@{MRR_K}")
+SECTION_POOL = 30  # hybrid 1:1 candidates the re-rankers reorder (the top MRR_K are scored)
+SECTION_KEYS = {"full": None, "page": 0}  # heading levels kept in the section key: all, or none
+SECTION_ALPHAS = (0.0, 0.1, 0.3)
+SECTION_REST = 3  # at most this many further chunks of a section add to its score
+HEADING_BONUS = 0.01  # times the query's IDF share matched; one branch's rank-1 RRF term is 1/61
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,6 +106,57 @@ def variant_name(mode: str, weights: tuple[float, float]) -> str:
     return mode + (f" w={weights[0]:g}:{weights[1]:g}" if mode == "hybrid" else "")
 
 
+def section_rerank(hits: list[Hit], levels: int | None, alpha: float) -> list[Hit]:
+    """Chunks by (score of their section, own fused score); a section is (doc_path, first ``levels`` headings)."""
+    def key(h: Hit) -> tuple[object, ...]:
+        path = tuple(h.payload.get("heading_path") or ())
+        return (h.payload.get("doc_path"), path if levels is None else path[:levels])
+    groups: dict[tuple[object, ...], list[float]] = {}
+    for h in hits:
+        groups.setdefault(key(h), []).append(h.score)
+    section = {k: max(v) + alpha * sum(sorted(v, reverse=True)[1:1 + SECTION_REST]) for k, v in groups.items()}
+    return sorted(hits, key=lambda h: (section[key(h)], h.score), reverse=True)
+
+
+class HeadingSignal:
+    """Query overlap with a chunk's title + heading path, BM25 tokens weighted by IDF over the corpus's chunks."""
+
+    def __init__(self, index: EdgeIndex, sparse: Bm25Encoder) -> None:
+        self._sparse = sparse
+        self._terms: dict[str, set[int]] = {}
+        df: Counter[int] = Counter()
+        n = 0
+        for page in index.scan():
+            for point in page:
+                n += 1
+                df.update(self.terms(point.payload))
+        self._idf = {t: math.log(1 + (n - d + 0.5) / (d + 0.5)) for t, d in df.items()}
+        self._unseen = math.log(1 + (n + 0.5) / 0.5)
+
+    def terms(self, payload: dict[str, Any]) -> set[int]:
+        text = " ".join([str(payload.get("title") or ""), *map(str, payload.get("heading_path") or [])])
+        if text not in self._terms:
+            self._terms[text] = set(self._sparse.document(text)[0])
+        return self._terms[text]
+
+    def rerank(self, hits: list[Hit], query_terms: list[int]) -> list[Hit]:
+        weight = {t: self._idf.get(t, self._unseen) for t in query_terms}
+        total = sum(weight.values()) or 1.0
+
+        def score(h: Hit) -> float:
+            head = self.terms(h.payload)
+            return h.score + HEADING_BONUS * sum(w for t, w in weight.items() if t in head) / total
+        return sorted(hits, key=score, reverse=True)
+
+
+def rerankers(heading: HeadingSignal, query_terms: list[int]) -> dict[str, Any]:
+    """Variant name -> a function from the hybrid 1:1 pool to its new order."""
+    out: dict[str, Any] = {f"sect {name} a={alpha:g}": (lambda hs, lv=levels, a=alpha: section_rerank(hs, lv, a))
+                           for name, levels in SECTION_KEYS.items() for alpha in SECTION_ALPHAS}
+    out[f"head+{HEADING_BONUS:g}"] = lambda hs: heading.rerank(hs, query_terms)
+    return out
+
+
 def log(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 
@@ -129,6 +192,14 @@ def run_corpus(corpus: Corpus, chunk_sizes: list[int], embedder: SentenceTransfo
                                                     mode=mode, weights=weights))  # type: ignore[arg-type]
                     scores.append(score_ranking([h.payload for h in hits], g))
                 variants[variant_name(mode, weights)] = summarise(scores, KS, mrr_k=MRR_K)
+            heading = HeadingSignal(index, sparse)
+            reranked: dict[str, list[Any]] = {}
+            for g in in_scope:
+                dense, idx, val = queries[g.id]
+                pool = index.search(SearchQuery(dense, idx, val, access_for(g), limit=max(SECTION_POOL, limit)))
+                for name, rerank in rerankers(heading, idx).items():
+                    reranked.setdefault(name, []).append(score_ranking([h.payload for h in rerank(pool)[:limit]], g))
+            variants.update({name: summarise(s, KS, mrr_k=MRR_K) for name, s in reranked.items()})
             out[f"chunks={size}"] = {"n_chunks": summary.chunks_added, "ingest_s": round(ingest_s, 1),
                                      "variants": variants, "abstention": sweep_threshold(index, golden, queries)}
             store.close()
@@ -169,7 +240,7 @@ def sweep_threshold(index: object, golden: list[GoldenItem], queries: dict[str, 
 
 def table(report: dict[str, Any]) -> str:
     """One row per corpus, chunk size and variant; then each run's abstention summary."""
-    head = f"{'corpus':14} {'chunks':>6} {'n':>4} {'variant':15} " + " ".join(f"{c:>7}" for c in TABLE_COLUMNS)
+    head = f"{'corpus':14} {'chunks':>6} {'n':>4} {'variant':17} " + " ".join(f"{c:>7}" for c in TABLE_COLUMNS)
     rows, notes = [head, "-" * len(head)], []
     for name, result in report.items():
         if "skipped" in result:
@@ -180,7 +251,7 @@ def table(report: dict[str, Any]) -> str:
                 continue
             size = key.removeprefix("chunks=")
             for variant, scores in run["variants"].items():
-                rows.append(f"{name:14} {size:>6} {result['in_scope']:>4} {variant:15} "
+                rows.append(f"{name:14} {size:>6} {result['in_scope']:>4} {variant:17} "
                             + " ".join(f"{scores[c]:7.3f}" for c in TABLE_COLUMNS))
             a = run["abstention"]
             notes.append(f"{name} chunks={size}: {run['n_chunks']} chunks, ingest {run['ingest_s']:.0f} s; abstention "
