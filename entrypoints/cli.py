@@ -16,7 +16,7 @@ import typer
 from docent.errors import DocentError
 from docent.offline import ensure_offline
 from entrypoints import cli_admin
-from entrypoints.cli_common import fail, load_settings
+from entrypoints.cli_common import fail, load_settings, run_job
 
 if TYPE_CHECKING:  # annotations only: the real imports stay lazy, inside each command
     import threading
@@ -54,18 +54,16 @@ def ingest(
     if check_visibility:
         _check_visibility(settings, docs, as_json)
         return
-    try:
-        if watch:
+    if watch:
+        try:
             _watch(settings, docs, as_json)
-            return
-        summary = worker.run(settings, docs, rebuild=rebuild, progress=not quiet and not as_json)
-    except DocentError as exc:
-        fail(exc)
+        except DocentError as exc:
+            fail(exc)
         return
-    if as_json:
-        typer.echo(json.dumps(summary.to_json()))
+    s = run_job(lambda: worker.run(settings, docs, rebuild=rebuild, progress=not quiet and not as_json),
+                as_json=as_json)
+    if s is None:
         return
-    s = summary
     typer.echo(f"docs:   {s.docs_added} added, {s.docs_updated} updated, {s.docs_deleted} deleted, "
                f"{s.docs_unchanged} unchanged")
     typer.echo(f"chunks: {s.chunks_added} added, {s.chunks_updated} updated, {s.chunks_deleted} deleted, "

@@ -9,7 +9,7 @@ import typer
 
 from docent.errors import DocentError
 from docent.offline import ensure_offline
-from entrypoints.cli_common import fail, load_settings
+from entrypoints.cli_common import fail, load_settings, run_job
 
 models_app = typer.Typer(help="Prepare and check the packaged model files.", no_args_is_help=True)
 
@@ -50,7 +50,6 @@ def keys_create(
 ) -> None:
     """Generate a new staff key: prints the key once, and the settings entry that holds only its hash."""
     import hashlib
-    import json
     import secrets
 
     key = "dk_" + secrets.token_urlsafe(32)
@@ -87,14 +86,9 @@ def index_migrate(
     settings = load_settings()
     from docent.index.migrate import run
 
-    try:
-        summary = run(settings, to, api_key=api_key, collection=collection, replace=replace,
-                      batch_size=batch_size, progress=not quiet and not as_json)
-    except DocentError as exc:
-        fail(exc)
-        return
-    if as_json:
-        typer.echo(json.dumps(summary.to_json()))
+    summary = run_job(lambda: run(settings, to, api_key=api_key, collection=collection, replace=replace,
+                                  batch_size=batch_size, progress=not quiet and not as_json), as_json=as_json)
+    if summary is None:
         return
     typer.echo(f"copied {summary.points} points ({summary.embed_model}, {summary.dim} dims) from "
                f"{summary.source} to {summary.target} at {to} in {summary.seconds:.1f}s")

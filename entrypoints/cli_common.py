@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import sys
-from typing import TYPE_CHECKING
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, NoReturn, Protocol, TypeVar
 
 import typer
 
@@ -32,6 +34,27 @@ def load_settings() -> Settings:
     return settings
 
 
-def fail(exc: DocentError) -> None:
+def fail(exc: DocentError) -> NoReturn:
     typer.echo(f"error: {exc}", err=True)
     raise typer.Exit(2)
+
+
+class Summary(Protocol):
+    def to_json(self) -> dict[str, Any]: ...
+
+
+S = TypeVar("S", bound=Summary)
+
+
+def run_job(job: Callable[[], S], *, as_json: bool) -> S | None:
+    """Run a command's job: a domain error is a clean message and exit 2; with ``--json``
+    the summary is printed as one JSON object (and None returned), else it is returned
+    for the command's own wording."""
+    try:
+        summary = job()
+    except DocentError as exc:
+        fail(exc)
+    if as_json:
+        typer.echo(json.dumps(summary.to_json()))
+        return None
+    return summary
