@@ -84,6 +84,21 @@ class ChatSettings(BaseModel):
     # Give an unmarked sentence the marker of the one source that supports nearly all its
     # words (small local models often forget markers); unsupported sentences stay uncited.
     attribute_citations: bool = True
+    # Check every shown sentence against the source it cites (service/grounding.py) and
+    # withdraw those it does not support; thresholds chosen with bench/grounding.py.
+    verify: bool = True
+    min_support: float = Field(0.75, ge=0, le=1)
+    borderline_support: float = Field(0.5, ge=0, le=1)
+    # The sentence-embedding second signal for borderline sentences: off by default, since on
+    # real answers it passed reworded wrong claims and cost ~50x the time (BENCHMARKS.md).
+    verify_with_embeddings: bool = False
+    min_sentence_similarity: float = Field(0.7, ge=0, le=1)
+    # More than this share of the answer's claims withdrawn: the rest cannot be trusted either.
+    max_unsupported_share: float = Field(0.5, ge=0, le=1)
+    # extractive: the model picks source sentences and Docent shows them verbatim;
+    # generative: the model writes, the verifier checks; auto: extractive for local
+    # models of 3B parameters or fewer (service/extractive.py).
+    answer_mode: Literal["auto", "extractive", "generative"] = "auto"
     rewrite: Literal["llm", "concat", "off"] = "llm"
     rerank: Literal["off", "llm"] = "off"
     history_turns: int = Field(6, ge=0, le=50)

@@ -54,6 +54,13 @@ def _failed(item: GoldenItem, error: str, started: float) -> Sample:
     )
 
 
+def _share(value: Any) -> float | None:
+    """A 0..1 share from JSON; None when absent or not a number."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    return float(value)
+
+
 def answer_key(identity: str, messages: list[Any]) -> str:
     """What makes an answer reproducible: the model settings and the exact prompt."""
     blob = json.dumps({"model": identity, "messages": messages}, sort_keys=True)
@@ -111,6 +118,9 @@ class InProcessAnswerer:
             abstain_reason=ans.abstain_reason,
             degraded=ans.degraded,
             removed_markers=list(ans.removed_markers),
+            unsupported_sentences=list(ans.unsupported_sentences),
+            grounding=ans.grounding,
+            answer_mode=ans.answer_mode,
             rewritten_query=ans.rewritten_query,
             model=ans.model,
             prompt_tokens=ans.prompt_tokens,
@@ -204,6 +214,10 @@ class HttpAnswerer:
             history=list(item.history),
             abstain_reason=body.get("abstain_reason"),
             degraded=bool(body.get("degraded")),
+            # Servers older than the grounding verifier send neither key.
+            unsupported_sentences=[str(u) for u in body.get("unsupported_sentences") or []],
+            grounding=_share(body.get("grounding")),
+            answer_mode=str(body.get("answer_mode") or ""),
             rewritten_query=body.get("rewritten_query", ""),
             model=str(usage.get("model", "")),
             prompt_tokens=int(usage.get("prompt_tokens", 0)),

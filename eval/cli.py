@@ -64,6 +64,9 @@ def _summary(record: Any, path: Path) -> None:
         "nonllm_context_recall",
         "citation_validity",
         "citation_support",
+        "grounding",
+        "gold_cited",
+        "reference_recall",
         "hit@5",
         "mrr",
         "abstention_accuracy",
@@ -118,15 +121,71 @@ def run_eval(
     ] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print the run's aggregates as JSON.")] = False,
+    docs: Annotated[
+        Path | None,
+        typer.Option(
+            help="Evaluate on this docs folder instead of the product's index: it is ingested "
+            "(incrementally) into its own data dir, <data dir>/eval-corpora/<folder slug>, and the "
+            "runs are stored there. Needs --questions."
+        ),
+    ] = None,
+    questions: Annotated[
+        Path | None,
+        typer.Option(
+            "--questions",
+            "--golden",
+            help="Question set (JSONL in the golden format, see eval/dev/README.md) instead of "
+            "eval/golden.jsonl; source docs are paths relative to the docs folder.",
+        ),
+    ] = None,
+    corpus: Annotated[
+        str | None,
+        typer.Option(
+            help="A named corpus from eval/dev/corpora.json (e.g. zulip-help, fastapi-docs): its docs "
+            "folder and question set (--questions overrides the latter)."
+        ),
+    ] = None,
+    corpus_data_dir: Annotated[
+        Path | None,
+        typer.Option(help="Data dir for the --docs/--corpus index and runs (default: <data dir>/eval-corpora/<slug>)."),
+    ] = None,
 ) -> None:
-    """Run the golden set through the real pipeline and score every answer."""
+    """Run the golden set (or --questions against --docs) through the real pipeline and score every answer."""
     if ctx.invoked_subcommand is not None:
         return
     ensure_offline()
     settings, eval_settings = _settings()
+    from eval import corpora
     from eval.suite import RunRequest, run
 
     update: dict[str, Any] = {}
+    try:
+        target = corpora.resolve(docs, questions, corpus)
+        if target is not None and target.docs is not None and url:
+            raise corpora.CorpusError(
+                "--docs and --corpus evaluate in-process; a server at --url answers from its own index"
+            )
+        if corpus_data_dir is not None and (target is None or target.docs is None):
+            raise corpora.CorpusError("--corpus-data-dir goes with --docs or --corpus")
+    except corpora.CorpusError as exc:
+        _fail(exc)
+        return
+    if target is not None:
+        update["golden_path"] = target.questions
+        if target.docs is not None:
+            settings = corpora.corpus_settings(settings, target, corpus_data_dir)
+            update["runs_dir"] = settings.data_dir / "evals"
+            try:
+                summary = corpora.ingest(settings, progress=not quiet and not as_json)
+            except (DocentError, OSError) as exc:
+                _fail(exc)
+                return
+            typer.echo(
+                f"corpus {target.docs} -> {settings.data_dir}: {summary.docs_added} added, "
+                f"{summary.docs_updated} updated, {summary.docs_deleted} deleted, "
+                f"{summary.docs_unchanged} unchanged",
+                err=True,
+            )
     if judge:
         update["judge_model"] = judge
     if metrics:
@@ -145,7 +204,7 @@ def run_eval(
             progress=not quiet and not as_json,
         )
         record = run(settings, eval_settings, request)
-    except (DocentError, ValueError) as exc:
+    except (DocentError, ValueError, OSError) as exc:
         _fail(exc)
         return
     runs_dir = eval_settings.resolved_runs_dir(settings.data_dir)
@@ -155,6 +214,11 @@ def run_eval(
         _summary(record, runs_dir / f"{record.id}.json")
     if gate:
         raise typer.Exit(_gate(settings, eval_settings, record.id, baseline))
+
+
+# `docent eval run [OPTIONS]` is `docent eval [OPTIONS]` spelled as a command.
+eval_app.command("run", help="Same as `docent eval [OPTIONS]`: run the golden set (or --questions "
+                 "against --docs / --corpus) and score every answer.")(run_eval)
 
 
 def _gate(settings: Any, eval_settings: Any, run_id: str | None, baseline: Path | None) -> int:
@@ -201,26 +265,64 @@ def score_cmd(
     output: Annotated[Path, typer.Option("--output", help="JSONL out: each row + faithfulness + claims.")],
     judge: Annotated[str | None, typer.Option(help="Judge model (LiteLLM string).")] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
+    metrics: Annotated[
+        str,
+        typer.Option(
+            help="Comma-separated: grounding (the grounding verifier, milliseconds per row, no judge "
+            "model loaded) and/or faithfulness (Ragas with the judge model)."
+        ),
+    ] = "grounding,faithfulness",
+    embed: Annotated[
+        bool,
+        typer.Option(
+            help="Give the grounding verifier the MiniLM embedder as its second signal (borderline "
+            "sentences pass when close to a source sentence); loads the embedding model."
+        ),
+    ] = False,
 ) -> None:
-    """Score arbitrary answers for faithfulness to their contexts, claim by claim."""
+    """Score arbitrary answers against their contexts, claim by claim: grounding and/or faithfulness."""
     ensure_offline()
     settings, eval_settings = _settings()
     from eval import score_file
-    from eval.judge import build_judge
 
     if judge:
         eval_settings = eval_settings.model_copy(update={"judge_model": judge})
     try:
+        chosen = score_file.parse_metrics(metrics)
         list(score_file.read_rows(input_path))  # fail on a bad row before loading any model
-        built = build_judge(
-            eval_settings.judge_llm(settings.resolved_llm()),
-            settings.models_dir,
-            None,
-            json_mode=eval_settings.judge_json_mode,
-            plugins=settings.plugins,
+        built = None
+        if "faithfulness" in chosen:
+            from eval.judge import build_judge
+
+            built = build_judge(
+                eval_settings.judge_llm(settings.resolved_llm()),
+                settings.models_dir,
+                None,
+                json_mode=eval_settings.judge_json_mode,
+                plugins=settings.plugins,
+            )
+        embed_fn = None
+        if embed and "grounding" in chosen:
+            from docent.embedder import build_embedder
+
+            embed_fn = build_embedder(settings).embed_documents
+        scored = score_file.run(
+            input_path, output, built, progress=not quiet, metrics=chosen,
+            thresholds=_thresholds(settings), embed=embed_fn,
         )
-        scored = score_file.run(input_path, output, built, progress=not quiet)
-    except (DocentError, OSError, score_file.BadRowError) as exc:
+    except (DocentError, OSError, ValueError) as exc:
         _fail(exc)
         return
     typer.echo(f"scored {scored} rows -> {output}")
+
+
+def _thresholds(settings: Any) -> Any:
+    """The verifier thresholds the chat pipeline uses (``DOCENT_CHAT__MIN_SUPPORT`` etc.)."""
+    from service.grounding import Thresholds
+
+    chat = settings.chat
+    return Thresholds(
+        min_support=chat.min_support,
+        borderline_support=chat.borderline_support,
+        min_similarity=chat.min_sentence_similarity,
+    )

@@ -4,7 +4,11 @@
 - citation validity: the share of markers that point at a retrieved source (markers the
   pipeline had to remove count as invalid);
 - abstention correctness: unanswerable and internal-only questions abstain on the
-  public path, answerable ones do not.
+  public path, answerable ones do not;
+- grounding: the grounding verifier's supported share of the model's checked claims
+  (``service/grounding.py``, reported by the answer itself; milliseconds, no judge);
+- gold cited: whether any citation points at a golden source section;
+- reference recall: the share of the reference answer's content words the answer uses.
 """
 
 from __future__ import annotations
@@ -13,7 +17,8 @@ import re
 
 from eval.golden import GoldenItem
 from eval.records import Sample
-from eval.retrieval_metrics import score_ranking
+from eval.retrieval_metrics import matches, score_ranking
+from service.citations import content_words
 
 _MARKER = re.compile(r"\[(\d{1,3}(?:\s*,\s*\d{1,3})*)\]")
 
@@ -59,10 +64,49 @@ def abstention_correct(item: GoldenItem, sample: Sample) -> float | None:
     return float(sample.answered == item.answerable_publicly)
 
 
+def grounding(sample: Sample) -> float | None:
+    """The verifier's supported share of the model's checked claims, before withdrawal.
+
+    Kept for abstentions too: an answer withdrawn for too many unsupported claims is
+    exactly what this measures. None on errors, when nothing was checked, or when the
+    answerer (an older server) did not report it.
+    """
+    if sample.error or sample.grounding is None:
+        return None
+    return min(max(float(sample.grounding), 0.0), 1.0)
+
+
+def gold_cited(item: GoldenItem, sample: Sample) -> float | None:
+    """1.0 when a citation is in a golden source section; None unless the question should be
+    and was answered (and has golden sources)."""
+    if not item.answerable_publicly or not item.sources or not sample.answered or sample.error:
+        return None
+    return float(any(
+        matches({"doc_path": c.doc_path, "heading_path": c.heading_path, "title": c.title}, item)
+        for c in sample.citations
+    ))
+
+
+def reference_recall(item: GoldenItem, sample: Sample) -> float | None:
+    """Share of the reference answer's distinct content words (``service.citations.content_words``,
+    exact lower-cased tokens) that the answer contains; None without a reference, for
+    questions that should abstain, and for answers that abstained or failed."""
+    if not item.answerable_publicly or not sample.answered or sample.error:
+        return None
+    wanted = set(content_words(item.reference))
+    if not wanted:
+        return None
+    found = set(content_words(_MARKER.sub(" ", sample.answer)))
+    return len(wanted & found) / len(wanted)
+
+
 def deterministic_scores(item: GoldenItem, sample: Sample) -> dict[str, float | None]:
     """Every judge-free Docent metric for one answer."""
     return {
         **retrieval_scores(item, sample),
         "citation_validity": citation_validity(sample),
         "abstention_correct": abstention_correct(item, sample),
+        "grounding": grounding(sample),
+        "gold_cited": gold_cited(item, sample),
+        "reference_recall": reference_recall(item, sample),
     }

@@ -21,6 +21,9 @@ SCORE_KEYS = (
     "nonllm_context_recall",
     "citation_validity",
     "citation_support",
+    "grounding",
+    "gold_cited",
+    "reference_recall",
     "hit@1",
     "hit@3",
     "hit@5",
@@ -68,6 +71,12 @@ class Sample:
     abstain_reason: str | None = None
     degraded: bool = False
     removed_markers: list[int] = field(default_factory=list)
+    # The grounding verifier's verdict (service/grounding.py): sentences it withdrew from the
+    # answer, and the supported share of the model's checked claims before withdrawal
+    # (None: nothing checked, or a server that does not report it).
+    unsupported_sentences: list[str] = field(default_factory=list)
+    grounding: float | None = None
+    answer_mode: str = ""  # generative | extractive; "" when the answerer did not say
     rewritten_query: str = ""
     model: str = ""
     prompt_tokens: int = 0

@@ -27,6 +27,9 @@ TABLE_METRICS = (
     "context_recall",
     "citation_support",
     "citation_validity",
+    "grounding",
+    "gold_cited",
+    "reference_recall",
     "hit@5",
     "nonllm_context_recall",
 )
@@ -129,14 +132,20 @@ def _detail(q: QuestionResult) -> str:
         f"</details>"
         for k, v in q.details.items()
     )
+    withdrawn = "".join(f"<li>{escape(u)}</li>" for u in s.unsupported_sentences)
+    withdrawn_html = (
+        f"<p><b>Withdrawn by the grounding verifier</b> (never shown)</p><ul>{withdrawn}</ul>" if withdrawn else ""
+    )
     verdict = "answered" if s.answered else f"abstained ({escape(s.abstain_reason or '')})"
+    if s.answer_mode:
+        verdict += f", {escape(s.answer_mode)}"
     if q.reused:
         verdict += "; reused from an earlier run with identical inputs: " + escape(", ".join(q.reused))
     return (
         f"<details><summary>{escape(s.question)}</summary>{history}"
         f"<p><b>Reference:</b> {escape(q.reference)}</p><p><b>Answer</b> ({verdict}, "
         f"{s.latency_ms:.0f} ms, {s.prompt_tokens}+{s.completion_tokens} tokens):</p><pre>{escape(s.answer)}</pre>"
-        f"{f'<p><b>Error:</b> {escape(s.error)}</p>' if s.error else ''}"
+        f"{f'<p><b>Error:</b> {escape(s.error)}</p>' if s.error else ''}{withdrawn_html}"
         f"<p><b>Citations</b></p><ul>{cites or '<li>none</li>'}</ul><p><b>Retrieved contexts</b></p>{contexts}"
         f"<table><tr><th>metric</th><th>score</th><th>error</th><th>time</th></tr>{metrics}</table>{extra}"
         f"</details>"

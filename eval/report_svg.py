@@ -11,6 +11,7 @@ TREND_METRICS = (
     ("answer_relevancy", "#ff7f0e"),
     ("context_recall", "#2ca02c"),
     ("citation_support", "#d62728"),
+    ("grounding", "#17becf"),
     ("hit@5", "#9467bd"),
     ("abstention_accuracy", "#8c564b"),
 )

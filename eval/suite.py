@@ -169,7 +169,8 @@ def run_with_store(
                 include={"model", "fallbacks", "api_base", "router_config", "temperature", "max_tokens"}
             )
             identity = f"{llm}|{settings.chat.model_dump_json()}|" + code_fingerprint(
-                "service.answer", "service.answerer", "service.citations", "service.retrieval", "service.prompts"
+                "service.answer", "service.answerer", "service.citations", "service.grounding",
+                "service.extractive", "service.retrieval", "service.prompts",
             )
             assert runtime is not None  # built above whenever no server url is given
             answerer = InProcessAnswerer(runtime.answerer, identity, reuse.answers if reuse else {})

@@ -16,9 +16,10 @@ from typing import Any
 from docent.errors import ModelUnavailableError
 from docent.schema import Access, Hit
 from docent.settings import ChatSettings
-from service import guard, prompts
+from service import extractive, guard, prompts
 from service.citations import attribute, check
-from service.llm.chat_types import ChatMessage, ChatModel
+from service.grounding import Grounding, Thresholds, Verifier
+from service.llm.chat_types import ChatMessage, ChatModel, ResponseFormat
 from service.prompts import NOT_IN_DOCS
 from service.retrieval import Reranker, Retrieval, Retriever
 
@@ -57,6 +58,11 @@ class Answer:
     abstain_reason: str | None = None
     degraded: bool = False
     uncited_sentences: list[str] = field(default_factory=list)
+    # Sentences the model wrote that the verifier withdrew (never shown), and the
+    # supported share of the model's checked claims before withdrawal (None: nothing checked).
+    unsupported_sentences: list[str] = field(default_factory=list)
+    grounding: float | None = None
+    answer_mode: str = "generative"
     removed_markers: list[int] = field(default_factory=list)
     timings_ms: dict[str, float] = field(default_factory=dict)
     reused: bool = False  # the caller's reuse hook already holds this answer (no text here)
@@ -73,6 +79,10 @@ class Prepared:
     timings_ms: dict[str, float]
     abstain_reason: str | None
     deadline: float = 0.0  # time.monotonic() by which the answer must be final
+    verifier: Verifier | None = None  # over the prompt's sources; None when chat.verify is off
+    mode: str = "generative"
+    units: list[extractive.Unit] = field(default_factory=list)  # what the extractive prompt offers
+    response_format: ResponseFormat | None = None
 
     def left_s(self) -> float:
         """Seconds of the model budget left (never negative)."""
@@ -127,7 +137,8 @@ async def rewrite_query(question: str, history: list[dict[str, str]], *, model: 
 
 
 async def prepare(question: str, history: list[dict[str, str]], *, access: Access, retriever: Retriever,
-                  model: ChatModel, chat: ChatSettings, reranker: Reranker | None = None) -> Prepared:
+                  model: ChatModel, chat: ChatSettings, reranker: Reranker | None = None,
+                  mode: str = "generative") -> Prepared:
     """Rewrite, retrieve, rerank, and decide whether to abstain before generating."""
     timings: dict[str, float] = {}
     deadline = time.monotonic() + (chat.deadline_s or DEFAULT_DEADLINE_S)
@@ -148,8 +159,24 @@ async def prepare(question: str, history: list[dict[str, str]], *, access: Acces
     elif retrieval.top_similarity < chat.min_similarity:
         reason = "low_relevance"
     # Fencing is regex work over document text: off the event loop, like retrieval.
-    messages = await asyncio.to_thread(build_messages, question, retrieval.hits, chat.max_source_chars)
-    return Prepared(question, query, retrieval, messages, timings, reason, deadline)
+    units: list[extractive.Unit] = []
+    response_format = None
+    if mode == "extractive":
+        units = extractive.units(source_texts(retrieval.hits, chat.max_source_chars))
+        messages = await asyncio.to_thread(extractive.build_messages, question, retrieval.hits, units)
+        response_format = extractive.response_format(units)
+    else:
+        messages = await asyncio.to_thread(build_messages, question, retrieval.hits, chat.max_source_chars)
+    verifier = None
+    if chat.verify and not reason:
+        # What the model saw of each source: its title and section too, not only the text.
+        seen = [f"{h.payload.get('title', '')}\n{_section(h)}\n{text}"
+                for h, text in zip(retrieval.hits, source_texts(retrieval.hits, chat.max_source_chars), strict=True)]
+        verifier = Verifier(seen, embed=retriever.embedder.embed_documents if chat.verify_with_embeddings else None,
+                            thresholds=Thresholds(chat.min_support, chat.borderline_support,
+                                                  chat.min_sentence_similarity))
+    return Prepared(question, query, retrieval, messages, timings, reason, deadline, verifier, mode, units,
+                    response_format)
 
 
 def _citations(hits: list[Hit], cited: list[int]) -> list[Citation]:
@@ -182,24 +209,56 @@ def degraded(prep: Prepared) -> Answer:
                   degraded=True, timings_ms=prep.timings_ms)
 
 
+def ground(prep: Prepared, raw: str, chat: ChatSettings) -> tuple[str, Grounding | None]:
+    """Attribute unmarked sentences, then verify every sentence against its source.
+
+    Returns the text to show (unsupported sentences withdrawn) and the verdicts; the
+    stream runs this on each completed sentence, ``finish`` on the whole reply.
+    """
+    if chat.attribute_citations:  # markers for unmarked sentences one source clearly supports
+        raw = attribute(raw, source_texts(prep.retrieval.hits, chat.max_source_chars))
+    if prep.verifier is None:
+        return raw, None
+    grounding = prep.verifier.verify(raw)
+    return grounding.text, grounding
+
+
 def finish(prep: Prepared, raw: str, *, chat: ChatSettings, model: str, prompt_tokens: int,
            completion_tokens: int, fallback_used: bool) -> Answer:
-    """Turn the model's raw text into a checked answer (or an honest abstention)."""
+    """Turn the model's raw text into a checked answer (or an honest abstention).
+
+    In extractive mode ``raw`` is the model's JSON choice of source sentences, rendered
+    here verbatim; the verifier then checks the rendering (and the lead-in) like any answer.
+    """
     usage: dict[str, Any] = {"model": model, "prompt_tokens": prompt_tokens, "completion_tokens": completion_tokens,
-             "fallback_used": fallback_used}
+                             "fallback_used": fallback_used, "answer_mode": prep.mode}
+    if prep.mode == "extractive":
+        choice = extractive.parse(raw, prep.units)
+        if choice is None:
+            return abstention(prep, "empty", **usage)
+        raw = extractive.render(prep.units, *choice)
+        if not raw:
+            return abstention(prep, "model_declined", **usage)
     if guard.leaks_prompt(raw):  # recited its instructions (an injection, or a user asking)
         return abstention(prep, "prompt_leak", **usage)
     if NOT_IN_DOCS in raw:
         return abstention(prep, "model_declined", **usage)
-    if chat.attribute_citations:  # markers for unmarked sentences one source clearly supports
-        raw = attribute(raw, source_texts(prep.retrieval.hits, chat.max_source_chars))
-    checked = check(raw, len(prep.retrieval.hits))
+    shown, grounding = ground(prep, raw, chat)
+    if grounding is not None:
+        usage.update(unsupported_sentences=grounding.unsupported, grounding=grounding.score)
+        claims = [c for c in grounding.claims if c.checked]
+        withdrawn = sum(not c.supported for c in claims)
+        # Most of it invented: what is left was written by the same guesser, so hand off instead.
+        if withdrawn and withdrawn > chat.max_unsupported_share * len(claims):
+            return abstention(prep, "unsupported", **usage)
+    checked = check(shown, len(prep.retrieval.hits))
     # A reply that is only markers ("[1]") says nothing: it is not an answer.
     bare = re.sub(r"\[\d+\]", "", checked.text).strip(" .,;:-\n")
+    withdrew = bool(usage.get("unsupported_sentences"))
     if len(bare.split()) < 2:
-        return abstention(prep, "empty", **usage)
+        return abstention(prep, "unsupported" if withdrew else "empty", **usage)
     if chat.require_citation and not checked.cited:
-        return abstention(prep, "uncited", **usage)
+        return abstention(prep, "unsupported" if withdrew else "uncited", **usage)
     return Answer(checked.text, True, _citations(prep.retrieval.hits, checked.cited), prep.query, prep.retrieval,
                   uncited_sentences=checked.uncited_sentences, removed_markers=checked.removed_markers,
                   timings_ms=prep.timings_ms, **usage)

@@ -20,11 +20,13 @@ from docent.errors import ModelUnavailableError
 from docent.schema import Access
 from docent.settings import ChatSettings
 from service import guard
-from service.answer import Answer, Prepared, abstention, degraded, finish, prepare, reused
+from service.answer import Answer, Prepared, abstention, degraded, finish, ground, prepare, reused
+from service.citations import split_sentences
 from service.llm.chat_types import ChatModel, StreamEnd, TextDelta
 from service.prompts import NOT_IN_DOCS
 from service.retrieval import Reranker, Retriever
 
+EXTRACT_MAX_TOKENS = 160  # {"ids": [eight ids], "lead": fifteen words} fits easily
 StreamItem = tuple[Literal["delta"], str] | tuple[Literal["final"], Answer]
 
 # Asked once the exact prompt is known, before generating: True means the caller already
@@ -39,6 +41,24 @@ def _held_back(raw: str) -> bool:
     return NOT_IN_DOCS in raw or (len(stripped) < len(NOT_IN_DOCS) and NOT_IN_DOCS.startswith(stripped))
 
 
+def _sentences_end(raw: str) -> int:
+    """Where the last complete sentence of streamed ``raw`` ends (0: none complete yet).
+
+    A sentence is complete once the next one has begun or its line has ended; only
+    complete sentences can be verified, so only they are streamed.
+    """
+    cut = raw.rfind("\n") + 1
+    tail = raw[cut:]
+    parts = split_sentences(tail)
+    if len(parts) >= 2 and not tail.lstrip().startswith("```"):
+        last = tail.rfind(parts[-1])
+        if last > 0:
+            cut += last
+    if "```" in raw[:cut] and raw[:cut].count("```") % 2:  # inside an open code block: wait for its end
+        cut = raw.rfind("```", 0, cut)
+    return cut
+
+
 @dataclass(slots=True, frozen=True)
 class Answerer:
     """Retriever, model, chat settings and reranker: everything one answer needs."""
@@ -47,11 +67,12 @@ class Answerer:
     model: ChatModel
     chat: ChatSettings
     reranker: Reranker | None = None
+    mode: Literal["extractive", "generative"] = "generative"  # see service/extractive.resolve_mode
 
     async def prepare(self, question: str, history: list[dict[str, str]], access: Access) -> Prepared:
         """Rewrite, retrieve, rerank and decide whether to abstain; starts the request deadline."""
         return await prepare(question, history, access=access, retriever=self.retriever, model=self.model,
-                             chat=self.chat, reranker=self.reranker)
+                             chat=self.chat, reranker=self.reranker, mode=self.mode)
 
     def _finish(self, prep: Prepared, raw: str, end: StreamEnd) -> Answer:
         return finish(prep, raw, chat=self.chat, model=end.model, prompt_tokens=end.prompt_tokens,
@@ -65,9 +86,15 @@ class Answerer:
             return abstention(prep, prep.abstain_reason)
         if reuse is not None and reuse(prep):
             return reused(prep)
+        return await self._complete(prep)
+
+    async def _complete(self, prep: Prepared) -> Answer:
         t0 = time.perf_counter()
+        # Extractive replies are a few ids: a small token cap keeps a confused model short.
+        max_tokens = EXTRACT_MAX_TOKENS if prep.mode == "extractive" else None
         try:
-            done = await asyncio.wait_for(self.model.complete(prep.messages), prep.left_s())
+            done = await asyncio.wait_for(self.model.complete(
+                prep.messages, response_format=prep.response_format, max_tokens=max_tokens), prep.left_s())
         except (ModelUnavailableError, TimeoutError):
             return degraded(prep)
         prep.timings_ms["generate"] = (time.perf_counter() - t0) * 1000
@@ -88,9 +115,17 @@ class Answerer:
         if prep.abstain_reason:
             yield ("final", abstention(prep, prep.abstain_reason))
             return
+        if prep.mode == "extractive":  # a JSON choice is nothing to stream: show its rendering at once
+            ans = await self._complete(prep)
+            if ans.answerable:
+                yield ("delta", ans.text)
+            yield ("final", ans)
+            return
         t0 = time.perf_counter()
         raw = ""
-        sent = 0  # characters of raw already streamed
+        sent = 0  # characters of raw already streamed (verifier off)
+        emitted = ""  # verified text already streamed (verifier on)
+        verified_upto = 0  # raw[:verified_upto] has been verified
         end: StreamEnd | None = None
         events = self.model.stream(prep.messages).__aiter__()
         try:
@@ -106,9 +141,19 @@ class Answerer:
                         continue
                     # Words that could begin a recitation of the prompt wait (service/guard.py).
                     ready = 0 if guard.leaks_prompt(raw) else guard.safe_end(raw)
-                    if ready > sent:
-                        yield ("delta", raw[sent:ready])
-                        sent = ready
+                    if prep.verifier is None:
+                        if ready > sent:
+                            yield ("delta", raw[sent:ready])
+                            sent = ready
+                        continue
+                    # Verified sentence by sentence: a withdrawn sentence is never shown at all.
+                    ready = min(ready, _sentences_end(raw))
+                    if ready > verified_upto:
+                        verified_upto = ready
+                        shown, _ = await asyncio.to_thread(ground, prep, raw[:ready], self.chat)
+                        if len(shown) > len(emitted) and shown.startswith(emitted):
+                            yield ("delta", shown[len(emitted):])
+                            emitted = shown
                 elif isinstance(event, StreamEnd):
                     end = event
         except (ModelUnavailableError, TimeoutError):
@@ -118,9 +163,14 @@ class Answerer:
             yield ("final", degraded(prep))
             return
         stripped = raw.strip()
-        if sent < len(raw) and NOT_IN_DOCS not in raw and not NOT_IN_DOCS.startswith(stripped) \
-                and not guard.leaks_prompt(raw):
-            yield ("delta", raw[sent:])  # what was held back turned out harmless
+        harmless = NOT_IN_DOCS not in raw and not NOT_IN_DOCS.startswith(stripped) and not guard.leaks_prompt(raw)
+        if prep.verifier is None:
+            if sent < len(raw) and harmless:
+                yield ("delta", raw[sent:])  # what was held back turned out harmless
+        elif harmless:
+            shown, _ = await asyncio.to_thread(ground, prep, raw, self.chat)
+            if len(shown) > len(emitted) and shown.startswith(emitted):
+                yield ("delta", shown[len(emitted):])  # the last sentence, verified now the reply is complete
         prep.timings_ms["generate"] = (time.perf_counter() - t0) * 1000
         end = end or StreamEnd(model="", prompt_tokens=0, completion_tokens=0, fallback_used=False)
         yield ("final", await asyncio.to_thread(functools.partial(self._finish, prep, raw, end)))

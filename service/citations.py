@@ -17,7 +17,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-_MARKER = re.compile(r"\s?\[(\d{1,3}(?:\s*,\s*\d{1,3})*)\]")
+MARKER = re.compile(r"\s?\[(\d{1,3}(?:\s*,\s*\d{1,3})*)\]")
+_ITEM_NUMBER = re.compile(r"\s*\d{1,3}[.)]\s*")
 _SENTENCE = re.compile(r"(?<=[.!?])(?:\s*\[\d+(?:\s*,\s*\d+)*\])*\s+(?=[A-Z0-9`*\-])")
 
 
@@ -42,6 +43,8 @@ def split_sentences(text: str) -> list[str]:
             cuts = [m.end() for m in _SENTENCE.finditer(line)]
             start = 0
             for cut in cuts:
+                if _ITEM_NUMBER.fullmatch(line[start:cut]):  # "1. Open ...": a step's number, not a sentence
+                    continue
                 parts.append(line[start:cut].strip())
                 start = cut
             parts.append(line[start:].strip())
@@ -51,7 +54,7 @@ def split_sentences(text: str) -> list[str]:
 def _needs_citation(sentence: str) -> bool:
     # Headings, list bullets that only introduce a list, and short connective lines
     # carry no claim worth citing.
-    bare = _MARKER.sub("", sentence).strip(" -*#:")
+    bare = MARKER.sub("", sentence).strip(" -*#:")
     return len(bare.split()) >= 4 and not sentence.rstrip().endswith(":")
 
 
@@ -74,12 +77,12 @@ def check(text: str, n_sources: int) -> CheckedAnswer:
     # Small models sometimes write "[Source 2]" or "【2】"; normalise before checking.
     # (One whitespace run before the optional word, not two in a row: those made it quadratic.)
     text = re.sub(r"[\[【]\s*(?:(?:source|Source|SOURCE)\s*)?(\d{1,3})\s*[\]】]", r"[\1]", text)
-    cleaned = _MARKER.sub(renumber, text)
+    cleaned = MARKER.sub(renumber, text)
     # Only from the start of a run of blanks: trying every blank of a long run was quadratic.
     cleaned = re.sub(r"(?<![ \t])[ \t]+([.,;:!?])", r"\1", cleaned)
     cleaned = re.sub(r"[ \t]{2,}", " ", cleaned).strip()
     uncited = [s for s in split_sentences(cleaned)
-               if not s.startswith("```") and not _MARKER.search(s) and _needs_citation(s)]
+               if not s.startswith("```") and not MARKER.search(s) and _needs_citation(s)]
     return CheckedAnswer(cleaned, list(order), removed, uncited)
 
 
@@ -95,21 +98,25 @@ SUPPORT_SHARE = 0.75  # of a sentence's content words that its source must conta
 MIN_CONTENT_WORDS = 4
 
 
-def _content(text: str) -> list[str]:
-    return [t for t in _TOKEN.findall(text.lower()) if t not in _STOP and (len(t) > 2 or t.isdigit())]
+def content_words(text: str, *, keep_short: bool = False) -> list[str]:
+    """Lower-cased tokens that are not stop words (and, unless ``keep_short``, longer than two
+    characters or a number)."""
+    return [t for t in _TOKEN.findall(text.lower())
+            if t not in _STOP and (keep_short or len(t) > 2 or t.isdigit())]
 
 
-def _specific(token: str) -> bool:
+def is_specific(token: str) -> bool:
+    """Numbers, versions, paths and names with dots, dashes or underscores."""
     return any(c.isdigit() for c in token) or any(c in token for c in "._/-")
 
 
 def _best_source(sentence: str, sources: list[set[str]]) -> int | None:
-    words = _content(sentence)
+    words = content_words(sentence)
     if len(words) < MIN_CONTENT_WORDS:
         return None
     best, best_share = None, 0.0
     for n, vocab in enumerate(sources, start=1):
-        if not all(w in vocab for w in words if _specific(w)):
+        if not all(w in vocab for w in words if is_specific(w)):
             continue
         share = sum(w in vocab for w in words) / len(words)
         if share >= SUPPORT_SHARE and share > best_share:
@@ -119,7 +126,7 @@ def _best_source(sentence: str, sources: list[set[str]]) -> int | None:
 
 def attribute(text: str, sources: list[str]) -> str:
     """Add ``[n]`` to unmarked sentences that source ``n`` clearly supports (see module doc)."""
-    vocab = [set(_content(source)) for source in sources]
+    vocab = [set(content_words(source)) for source in sources]
     out, pos = [], 0
     cursor = 0  # where the next sentence is looked for: past the last one found, so each is found once
     for sentence in split_sentences(text):
@@ -127,7 +134,7 @@ def attribute(text: str, sources: list[str]) -> str:
         if at < 0:
             continue
         cursor = at + len(sentence)
-        if sentence.startswith("```") or _MARKER.search(sentence) or not _needs_citation(sentence):
+        if sentence.startswith("```") or MARKER.search(sentence) or not _needs_citation(sentence):
             continue
         n = _best_source(sentence, vocab)
         if n is None:

@@ -17,6 +17,7 @@ from docent.sparse import Bm25Encoder
 from ingest.visibility import VisibilityPolicy
 from service.answerer import Answerer
 from service.conversations import ConversationStore
+from service.extractive import resolve_mode
 from service.ingest_jobs import IngestJobs
 from service.llm.chat_model import RouterChatModel
 from service.llm.chat_types import ChatModel
@@ -100,7 +101,8 @@ class Runtime:
         A view, not a copy: a part swapped on the runtime (a test's failing retriever, a
         scripted model) is what the next answer uses.
         """
-        return Answerer(self.retriever, self.model, self.settings.chat, self.reranker)
+        return Answerer(self.retriever, self.model, self.settings.chat, self.reranker,
+                        resolve_mode(self.settings.chat.answer_mode, self.settings.resolved_llm().model))
 
     @classmethod
     def build(cls, settings: Settings, *, store: IndexStore | None = None, embedder: Embedder | None = None,

@@ -72,6 +72,12 @@ class ChatResponse(BaseModel):
     degraded: bool = False
     uncited_sentences: list[str] = Field(default_factory=list,
                                          description="Answer sentences that carry no citation marker.")
+    unsupported_sentences: list[str] = Field(
+        default_factory=list,
+        description="Sentences the model wrote that their sources do not support: withdrawn, never shown.")
+    grounding: float | None = Field(
+        None, description="Supported share of the model's checked sentences before withdrawal (null: none checked).")
+    answer_mode: str = Field("generative", description="extractive (source sentences verbatim) or generative.")
     rewritten_query: str
 
 

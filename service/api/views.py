@@ -26,5 +26,8 @@ def to_response(ans: Answer, chat: ChatSettings, cid: str, message_id: int, star
         "abstain_reason": ans.abstain_reason,
         "degraded": ans.degraded,
         "uncited_sentences": ans.uncited_sentences,
+        "unsupported_sentences": ans.unsupported_sentences,
+        "grounding": ans.grounding,
+        "answer_mode": ans.answer_mode,
         "rewritten_query": ans.rewritten_query,
     })

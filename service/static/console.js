@@ -174,11 +174,16 @@
     var kids = [h("p", { "class": "answer", text: m.content })];
     var badges = h("p", { "class": "badges" }, [
       h("span", { "class": "badge " + (m.answerable ? "ok" : "warn"), text: m.answerable ? "answered" : "abstained" + (m.abstain_reason ? ": " + m.abstain_reason : "") }),
-      h("span", { "class": "badge", text: "model " + (m.model || "none") }),
+      h("span", { "class": "badge", text: "model " + (m.model || "none") + (m.answer_mode ? ", " + m.answer_mode : "") }),
       h("span", { "class": "badge", text: "latency " + num(m.latency_ms, 0) + " ms" })]);
     Object.keys(m.timings_ms || {}).forEach(function (k) { badges.appendChild(h("span", { "class": "badge light", text: k + " " + num(m.timings_ms[k], 0) + " ms" })); });
     kids.push(badges);
     kids.push(h("p", { "class": "rq" }, [h("strong", { text: "Rewritten query: " }), h("code", { text: m.rewritten_query || "" })]));
+    if ((m.unsupported_sentences || []).length) {
+      // What the model wrote but its sources do not support: withdrawn before the customer saw it.
+      kids.push(h("h4", { text: "Withdrawn: not supported by the cited source" }));
+      kids.push(h("ul", { "class": "withdrawn" }, m.unsupported_sentences.map(function (s) { return h("li", { text: s }); })));
+    }
     if ((m.citations || []).length) {
       kids.push(h("h4", { text: "Citations" }));
       kids.push(h("ol", { "class": "cites" }, m.citations.map(function (c) {

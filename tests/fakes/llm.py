@@ -47,13 +47,14 @@ from tests.fakes.llm_scripts import (
     echo_cite,
     echo_system,
     minimal_json,
+    pick_first,
     schema_of,
 )
 
 __all__ = ["NOT_IN_DOCS", "FakeLLM", "register", "register_fake_provider", "set_script_reply"]
 
 PROVIDER = "docent-fake"
-SCRIPTS = ("echo-cite", "abstain", "fail", "slow", "json", "reply", "echo-all", "echo-system")
+SCRIPTS = ("echo-cite", "abstain", "fail", "slow", "json", "reply", "echo-all", "echo-system", "pick-first")
 DELAY_ENV = "DOCENT_FAKE_DELAY_S"
 
 
@@ -102,6 +103,8 @@ class FakeLLM(CustomLLM):
             return _Plan(echo_cite(messages))
         if script == "echo-all":
             return _Plan(echo_all(messages))
+        if script == "pick-first":
+            return _Plan(pick_first(messages))
         if script == "echo-system":
             return _Plan(echo_system(messages))
         if script == "abstain":

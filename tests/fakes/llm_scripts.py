@@ -97,6 +97,18 @@ def echo_system(messages: list[dict[str, Any]]) -> str:
     return f"{system.strip()} [1]" if system.strip() else FALLBACK_SENTENCE
 
 
+_UNIT_ID = re.compile(r"(?m)^\[(\d+)\] ")
+
+
+def pick_first(messages: list[dict[str, Any]]) -> str:
+    """The extractive reply (service/extractive.py) that chooses the first unit id listed in
+    the newest user message with any, as ``{"ids": [id]}``; ``{"ids": []}`` when none is listed."""
+    for m in reversed(messages):
+        if m.get("role") == "user" and (found := _UNIT_ID.search(str(m.get("content") or ""))):
+            return f'{{"ids": [{found.group(1)}]}}'
+    return '{"ids": []}'
+
+
 def _resolve(schema: Mapping[str, Any], root: Mapping[str, Any]) -> Mapping[str, Any]:
     ref = schema.get("$ref")
     if isinstance(ref, str) and ref.startswith("#/"):

@@ -15,8 +15,11 @@ import pytest
 from docent.schema import Access
 from service.answer import Answer, build_messages
 from service.answerer import Answerer, StreamItem
+from service.citations import split_sentences
+from service.extractive import resolve_mode
 from service.llm.chat_types import ChatMessage, ChatModel, Completion, StreamEvent
 from service.runtime import Runtime
+from tests.service.conftest import scripted_reply
 
 QUESTION = "How do I rotate the agent's API token?"
 
@@ -136,3 +139,58 @@ def test_public_access_never_cites_internal_pages(make_runtime: Callable[..., Ru
                                         Access.staff(all_groups=True)))
     assert all(h.payload.get("visibility") == "public" for h in public.retrieval.hits)
     assert any(h.payload.get("visibility") == "internal" for h in staff.retrieval.hits)
+
+
+def _first_sentence_of_source_1(answerer: Answerer) -> str:
+    prep = asyncio.run(answerer.prepare(QUESTION, [], Access.public()))
+    return next(s for s in split_sentences(prep.retrieval.hits[0].text) if len(s.split()) > 5 and s[-1] == ".")
+
+
+def test_an_unsupported_sentence_is_never_streamed_and_the_final_event_names_it(
+        make_runtime: Callable[..., Runtime]) -> None:
+    answerer, _ = _answerer(make_runtime, model="docent-fake/reply")
+    supported = _first_sentence_of_source_1(answerer)
+    planted = "The agent listens on port 7400 [1]."  # the old prompt example, as the 1.5B model copied it
+    with scripted_reply(f"{planted} {supported[:-1]} [1]."):
+        whole = asyncio.run(answerer.answer(QUESTION, [], Access.public()))
+        deltas, final = _stream(answerer, QUESTION)
+    for out in (whole, final):
+        assert out.answerable and "7400" not in out.text and supported[:-1] in out.text
+        assert out.unsupported_sentences == ["The agent listens on port 7400."] and out.grounding == 0.5
+    assert deltas and not any("7400" in d for d in deltas)
+    assert "".join(deltas).strip() == final.text.strip()
+
+
+def test_mostly_invented_answers_become_an_unsupported_abstention(make_runtime: Callable[..., Runtime]) -> None:
+    answerer, _ = _answerer(make_runtime, model="docent-fake/reply")
+    supported = _first_sentence_of_source_1(answerer)
+    invented = "1. Navigate to the Settings section.\n2. Click Save.\n3. Restart your device if necessary."
+    with scripted_reply(f"{supported[:-1]} [1].\n\n{invented}"):
+        ans = asyncio.run(answerer.answer(QUESTION, [], Access.public()))
+        deltas, final = _stream(answerer, QUESTION)
+    for out in (ans, final):
+        assert not out.answerable and out.abstain_reason == "unsupported" and not out.citations
+        assert len(out.unsupported_sentences) == 3
+    assert not any("Navigate" in d or "Save" in d for d in deltas)
+
+
+def test_extractive_mode_shows_the_chosen_source_sentence_verbatim(make_runtime: Callable[..., Runtime]) -> None:
+    runtime = make_runtime(model="docent-fake/pick-first", answer_mode="extractive")
+    counting = Counting(runtime.model)
+    answerer = Answerer(runtime.retriever, counting, runtime.settings.chat, runtime.reranker, mode="extractive")
+    ans = asyncio.run(answerer.answer(QUESTION, [], Access.public()))
+    deltas, final = _stream(answerer, QUESTION)
+    prep = asyncio.run(answerer.prepare(QUESTION, [], Access.public()))
+    first = prep.units[0]
+    assert ans.answerable and ans.answer_mode == "extractive" and ans.grounding == 1.0
+    assert ans.text.startswith(first.text.rstrip(".")) and "[1]" in ans.text
+    assert ans.citations[0].chunk_id == prep.retrieval.hits[first.source - 1].chunk_id
+    assert (final.text, deltas) == (ans.text, [ans.text])  # one delta: the rendering, at once
+    assert counting.calls[0] == prep.messages  # the extractive prompt, not the generative one
+
+
+def test_auto_mode_is_extractive_for_small_local_models_only(make_runtime: Callable[..., Runtime]) -> None:
+    runtime = make_runtime()
+    assert runtime.answerer.mode == "generative"  # docent-fake/echo-cite: no size, not local
+    local = runtime.settings.model_copy(update={"model": "docent-local/qwen2.5-coder-1.5b"})
+    assert resolve_mode(local.chat.answer_mode, local.resolved_llm().model) == "extractive"

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from docent.schema import Hit
-from service import prompts
+from service import extractive, prompts
 from service.answer import build_messages
 
 SNAPSHOTS = Path(__file__).with_name("snapshots")
@@ -38,7 +38,7 @@ def _placeholders(name: str) -> list[str]:
 
 
 def test_every_prompt_file_has_a_snapshot() -> None:
-    assert PROMPTS == ["answer_system", "answer_user", "rerank", "rewrite", "source"]
+    assert PROMPTS == ["answer_system", "answer_user", "extract_system", "extract_user", "rerank", "rewrite", "source"]
     assert {p.stem for p in SNAPSHOTS.glob("*.txt")} >= {f"prompt-{name}" for name in PROMPTS}
 
 
@@ -59,6 +59,20 @@ def test_answer_messages_snapshot() -> None:
     messages = build_messages("Which port does SOCKS5 use?", hits)
     rendered = "\n\n".join(f"--- {m['role']} ---\n{m['content']}" for m in messages)
     _check("messages-answer", rendered + "\n")
+
+
+def test_extract_messages_snapshot() -> None:
+    """The extractive prompt for the same two sources: units listed by id under each source, fenced."""
+    hits = [
+        Hit("c1", 0.9, {"title": "Proxies", "heading_path": ["Proxies", "SOCKS5"], "doc_path": "guide/proxies.md",
+                        "text": "Set `proxy.url` to a socks5:// address. The default port is 1080."}),
+        Hit("c2", 0.5, {"title": "Tricky <source> page", "heading_path": ["Tricky"], "doc_path": "x.md",
+                        "text": "A page that tries </source> to close its block."}),
+    ]
+    messages = extractive.build_messages("Which port does SOCKS5 use?", hits,
+                                         extractive.units([h.text for h in hits]))
+    rendered = "\n\n".join(f"--- {m['role']} ---\n{m['content']}" for m in messages)
+    _check("messages-extract", rendered + "\n")
 
 
 @pytest.mark.parametrize("name", PROMPTS)

@@ -46,6 +46,8 @@ def _record(runtime: Runtime, caller: Caller, cid: str, new: bool, question: str
         "citations": [asdict(c) for c in ans.citations],
         "answerable": ans.answerable, "abstain_reason": ans.abstain_reason, "model": ans.model,
         "rewritten_query": ans.rewritten_query, "timings_ms": ans.timings_ms,
+        "unsupported_sentences": ans.unsupported_sentences, "grounding": ans.grounding,
+        "answer_mode": ans.answer_mode,
         "retrieved": [{"chunk_id": h.chunk_id, "doc_path": h.doc_path, "score": h.score,
                        "similarity": round(h.similarity, 4)} for h in ans.retrieval.hits],
     }

@@ -97,7 +97,8 @@ def conversation_detail(conversation_id: str, caller: StaffDep, runtime: Runtime
             meta = row.meta
             timings = meta.get("timings_ms") or {}
             turn.update({k: meta.get(k) for k in ("answerable", "abstain_reason", "model", "rewritten_query",
-                                                  "citations", "timings_ms")})
+                                                  "citations", "timings_ms", "unsupported_sentences",
+                                                  "grounding", "answer_mode")})
             turn["latency_ms"] = round(sum(float(v) for v in timings.values()), 1)
             turn["retrieved"] = _retrieved(runtime, caller, meta)
             turn["feedback"] = [{"rating": v.rating, "comment": v.comment} for v in row.feedback]
