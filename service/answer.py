@@ -215,7 +215,8 @@ def ground(prep: Prepared, raw: str, chat: ChatSettings) -> tuple[str, Grounding
     Returns the text to show (unsupported sentences withdrawn) and the verdicts; the
     stream runs this on each completed sentence, ``finish`` on the whole reply.
     """
-    if chat.attribute_citations:  # markers for unmarked sentences one source clearly supports
+    # Markers for unmarked sentences one source clearly supports (an extractive rendering has all its markers).
+    if chat.attribute_citations and prep.mode != "extractive":
         raw = attribute(raw, source_texts(prep.retrieval.hits, chat.max_source_chars))
     if prep.verifier is None:
         return raw, None
@@ -233,10 +234,10 @@ def finish(prep: Prepared, raw: str, *, chat: ChatSettings, model: str, prompt_t
     usage: dict[str, Any] = {"model": model, "prompt_tokens": prompt_tokens, "completion_tokens": completion_tokens,
                              "fallback_used": fallback_used, "answer_mode": prep.mode}
     if prep.mode == "extractive":
-        choice = extractive.parse(raw, prep.units)
-        if choice is None:
+        ids = extractive.parse(raw, prep.units)
+        if ids is None:
             return abstention(prep, "empty", **usage)
-        raw = extractive.render(prep.units, *choice)
+        raw = extractive.render(prep.units, ids)
         if not raw:
             return abstention(prep, "model_declined", **usage)
     if guard.leaks_prompt(raw):  # recited its instructions (an injection, or a user asking)

@@ -4,7 +4,12 @@ A 1.5B model asked to write an answer copies the prompt's examples and invents s
 Asked instead to pick the ids of numbered source sentences, with its reply held to a
 JSON schema by llama.cpp's grammar, it has nothing to invent with: every sentence shown
 is a sentence of a source, cited with that source's ``[n]``. The grounding verifier
-still checks the rendering (and the model's optional lead-in, the one free text).
+still checks the rendering.
+
+There is no model-written lead-in: the first version had one, and on docs-corpus the
+1.5B model used it to state the answer, wrongly ("If you cancel, the data in your bucket
+will be deleted", where the chosen sentence says the opposite) in words the verifier
+cannot tell from the source's.
 """
 
 from __future__ import annotations
@@ -21,8 +26,6 @@ from service.llm.chat_types import ChatMessage
 
 Kind = Literal["sentence", "item", "step", "code", "table"]
 MAX_IDS = 8  # more chosen sentences is an essay, not an answer
-MAX_LEAD_WORDS = 15
-MAX_LEAD_CHARS = 120
 MAX_TABLE_CHARS = 1500  # a bigger table would crowd every other source out of the prompt
 SMALL_MODEL_B = 3.0  # at or below this many billion parameters, a model picks rather than writes
 
@@ -153,15 +156,12 @@ def response_format(units: list[Unit]) -> dict[str, Any]:
     items: dict[str, Any] = {"type": "integer", "enum": ids} if ids else {"type": "integer"}
     schema = {"type": "object", "properties": {
         "ids": {"type": "array", "items": items, "maxItems": MAX_IDS if ids else 0},
-        # No maxLength: llama.cpp turns it into one nested optional rule per character, which
-        # slowed sampling; render() cuts the lead to MAX_LEAD_CHARS instead.
-        "lead": {"type": "string"},
     }, "required": ["ids"]}
     return {"type": "json_schema", "json_schema": {"name": "extract", "schema": schema}}
 
 
-def parse(reply: str, units: list[Unit]) -> tuple[list[int], str] | None:
-    """The chosen ids (listed, deduplicated, at most MAX_IDS) and lead; None when unparsable.
+def parse(reply: str, units: list[Unit]) -> list[int] | None:
+    """The chosen ids (listed, deduplicated, at most MAX_IDS); None when unparsable.
 
     Lenient about what a provider without grammars adds: code fences, prose around the
     object, a bare list, ids written as strings.
@@ -171,7 +171,7 @@ def parse(reply: str, units: list[Unit]) -> tuple[list[int], str] | None:
     try:
         data: Any = json.loads(text[start:end + 1] if 0 <= start < end else text)
     except ValueError:
-        # Cut off by the token cap while writing the lead: the ids, written first, still count.
+        # Cut off by the token cap after the ids (a provider without grammars rambling on).
         cut = re.search(r'"ids"\s*:\s*\[([\d\s,]*)\]', text)
         if cut is None:
             return None
@@ -187,8 +187,7 @@ def parse(reply: str, units: list[Unit]) -> tuple[list[int], str] | None:
             raw = int(raw)
         if isinstance(raw, int) and not isinstance(raw, bool) and raw in valid and raw not in ids:
             ids.append(raw)
-    lead = data.get("lead")
-    return ids[:MAX_IDS], lead.strip() if isinstance(lead, str) else ""
+    return ids[:MAX_IDS]
 
 
 def _cite(text: str, n: int) -> str:
@@ -198,12 +197,6 @@ def _cite(text: str, n: int) -> str:
         end = _END.search(sentence)
         out.append(f"{sentence[:end.start()]} [{n}]{end.group()}" if end else f"{sentence} [{n}]")
     return " ".join(out)
-
-
-def _clean_lead(lead: str) -> str:
-    # The one text the model writes: one short line, no markers, no markup to hide a tag in.
-    text = " ".join(re.sub(r"\[\d+\]|[`*#<>\[\]|]", " ", lead).split()[:MAX_LEAD_WORDS])[:MAX_LEAD_CHARS]
-    return text.strip() if _LETTER.search(text) else ""
 
 
 def _render_source(chosen: list[Unit]) -> list[str]:
@@ -239,15 +232,23 @@ def _render_source(chosen: list[Unit]) -> list[str]:
     return blocks
 
 
-def render(units: list[Unit], ids: list[int], lead: str = "") -> str:
+def render(units: list[Unit], ids: list[int]) -> str:
     """The chosen units verbatim with ``[n]`` markers; each source's units in source order,
-    sources in order of first choice, the lead-in (if any) on its own line first."""
+    sources in order of first choice. A unit whose text was already chosen from another
+    source (chunks overlap, pages repeat themselves) is shown once."""
     by_id = {u.id: u for u in units}
-    chosen = [by_id[i] for i in dict.fromkeys(ids) if i in by_id][:MAX_IDS]
+    seen: set[str] = set()
+    chosen = []
+    for i in dict.fromkeys(ids):
+        unit = by_id.get(i)
+        key = " ".join(unit.text.lower().split()) if unit else ""
+        if unit is not None and key not in seen:
+            seen.add(key)
+            chosen.append(unit)
+    chosen = chosen[:MAX_IDS]
     if not chosen:
         return ""
-    lead = _clean_lead(lead)
-    blocks = [lead] if lead else []
+    blocks: list[str] = []
     for source in dict.fromkeys(u.source for u in chosen):
         blocks += _render_source(sorted((u for u in chosen if u.source == source), key=lambda u: u.position))
     return "\n\n".join(blocks)

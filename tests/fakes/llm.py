@@ -45,6 +45,7 @@ from tests.fakes.llm_scripts import (
     FALLBACK_SENTENCE,
     echo_all,
     echo_cite,
+    echo_source,
     echo_system,
     minimal_json,
     pick_first,
@@ -54,7 +55,8 @@ from tests.fakes.llm_scripts import (
 __all__ = ["NOT_IN_DOCS", "FakeLLM", "register", "register_fake_provider", "set_script_reply"]
 
 PROVIDER = "docent-fake"
-SCRIPTS = ("echo-cite", "abstain", "fail", "slow", "json", "reply", "echo-all", "echo-system", "pick-first")
+SCRIPTS = ("echo-cite", "abstain", "fail", "slow", "json", "reply", "echo-all", "echo-system", "pick-first",
+           "echo-source")
 DELAY_ENV = "DOCENT_FAKE_DELAY_S"
 
 
@@ -103,6 +105,8 @@ class FakeLLM(CustomLLM):
             return _Plan(echo_cite(messages))
         if script == "echo-all":
             return _Plan(echo_all(messages))
+        if script == "echo-source":
+            return _Plan(echo_source(messages))
         if script == "pick-first":
             return _Plan(pick_first(messages))
         if script == "echo-system":

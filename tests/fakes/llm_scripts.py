@@ -73,6 +73,26 @@ def echo_cite(messages: list[dict[str, Any]]) -> str:
     return FALLBACK_SENTENCE
 
 
+def echo_source(messages: list[dict[str, Any]]) -> str:
+    """Quote up to four prose sentences of source [1], each with its ``[1]`` marker.
+
+    An answer of several sentences, all supported by one source: what a stream delivers
+    one verified sentence at a time.
+    """
+    texts = [str(m.get("content") or "") for m in reversed(messages) if m.get("role") == "user"]
+    for text in texts:
+        block = _source_block(text)
+        if block is None:
+            continue
+        lines = [line.strip() for line in block.splitlines()]
+        prose = " ".join(line for line in lines if line and not line.startswith(("#", "|", "```", "-", "<"))
+                         and not _METADATA.match(line))
+        sentences = [s for s in re.split(r"(?<=[.!?])\s+(?=[A-Z])", prose) if len(s.split()) >= 4][:4]
+        if sentences:
+            return " ".join(f"{s.rstrip('.!?')} [1]." for s in sentences)
+    return FALLBACK_SENTENCE
+
+
 _SOURCE_BLOCK = re.compile(r'<source\b[^>]*?\bid\s*=\s*["\']?(\d+)["\']?[^>]*>\n?(.*?)\n?</source>', re.S | re.I)
 
 

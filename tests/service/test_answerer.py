@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 from docent.schema import Access
+from service import extractive
 from service.answer import Answer, build_messages
 from service.answerer import Answerer, StreamItem
 from service.citations import split_sentences
@@ -30,9 +31,11 @@ class Counting:
     def __init__(self, inner: ChatModel) -> None:
         self.inner = inner
         self.calls: list[list[ChatMessage]] = []
+        self.kwargs: list[dict[str, Any]] = []
 
     async def complete(self, messages: Sequence[ChatMessage], **kwargs: Any) -> Completion:
         self.calls.append(list(messages))
+        self.kwargs.append(kwargs)
         return await self.inner.complete(messages, **kwargs)
 
     def stream(self, messages: Sequence[ChatMessage], **kwargs: Any) -> AsyncIterator[StreamEvent]:
@@ -187,6 +190,7 @@ def test_extractive_mode_shows_the_chosen_source_sentence_verbatim(make_runtime:
     assert ans.citations[0].chunk_id == prep.retrieval.hits[first.source - 1].chunk_id
     assert (final.text, deltas) == (ans.text, [ans.text])  # one delta: the rendering, at once
     assert counting.calls[0] == prep.messages  # the extractive prompt, not the generative one
+    assert counting.kwargs[0]["response_format"] == extractive.response_format(prep.units)  # held to the ids
 
 
 def test_auto_mode_is_extractive_for_small_local_models_only(make_runtime: Callable[..., Runtime]) -> None:

@@ -34,8 +34,7 @@ from service.extractive import (  # noqa: E402
 )
 from service.grounding import Verifier  # noqa: E402
 from service.llm.chat_model import RouterChatModel  # noqa: E402
-from tests.fakes.llm import FakeLLM, _Plan, register_fake_provider  # noqa: E402
-from tests.fakes.llm_scripts import pick_first, schema_of  # noqa: E402
+from tests.fakes.llm import register_fake_provider  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[2]
 CORPORA = REPO.parent / "shared" / "corpora"
@@ -153,9 +152,15 @@ def test_render_renumbers_steps_and_marks_every_line() -> None:
 def test_render_groups_sources_in_order_of_first_choice() -> None:
     us = [_u(1, 1, "First of one."), _u(2, 1, "Second of one."), _u(3, 2, "Only of two"),
           _u(4, 2, "an item", "item"), _u(5, 2, "another item", "item")]
-    text = render(us, [3, 2, 5, 1, 4], lead="Here is what the pages say:")
-    assert text == ("Here is what the pages say:\n\nOnly of two [2]\n\n- an item [2]\n- another item [2]\n\n"
+    text = render(us, [3, 2, 5, 1, 4])
+    assert text == ("Only of two [2]\n\n- an item [2]\n- another item [2]\n\n"
                     "First of one [1]. Second of one [1].")
+
+
+def test_render_shows_a_sentence_repeated_by_two_sources_once() -> None:
+    us = [_u(1, 1, "The image runs as UID **10001**."), _u(2, 2, "The image runs as  UID **10001**."),
+          _u(3, 2, "Files you mount must be readable.")]
+    assert render(us, [1, 2, 3]) == "The image runs as UID **10001** [1].\n\nFiles you mount must be readable [2]."
 
 
 def test_render_code_and_table_markers() -> None:
@@ -170,17 +175,9 @@ def test_render_code_and_table_markers() -> None:
 
 def test_render_empty_and_unknown_ids() -> None:
     us = [_u(1, 1, "A sentence.")]
-    assert render(us, [], lead="Intro:") == ""
+    assert render(us, []) == ""
     assert render(us, [9]) == ""
     assert render(us, [1, 1]) == "A sentence [1]."
-
-
-def test_render_cleans_the_lead() -> None:
-    us = [_u(1, 1, "A sentence.")]
-    lead = "See [2] <b>this</b>\n" + " ".join(["word"] * 30)
-    first = render(us, [1], lead=lead).split("\n\n")[0]
-    assert "[" not in first and "<" not in first and "\n" not in first
-    assert len(first.split()) <= 15 and len(first) <= 120
 
 
 @needs_corpora
@@ -206,17 +203,16 @@ US = [_u(i, 1, f"Sentence {i}.") for i in range(1, 13)]
 
 
 @pytest.mark.parametrize(("reply", "expected"), [
-    ('{"ids": [3, 1]}', ([3, 1], "")),
-    ('{"ids": [3, 3, 99, 0, -1, 1], "lead": " To do it: "}', ([3, 1], "To do it:")),
-    ('```json\n{"ids": [2]}\n```', ([2], "")),
-    ('Sure! {"ids": ["4", 5, true, 2.5]} hope that helps', ([4, 5], "")),
-    ("[7, 8]", ([7, 8], "")),
-    ('{"ids": []}', ([], "")),
-    ('{"ids": [1,2,3,4,5,6,7,8,9,10]}', ([1, 2, 3, 4, 5, 6, 7, 8], "")),
-    ('{"ids": [1], "lead": 5}', ([1], "")),
-    ('{"ids": [4, 2], "lead": "cut off by the token cap', ([4, 2], "")),
+    ('{"ids": [3, 1]}', [3, 1]),
+    ('{"ids": [3, 3, 99, 0, -1, 1], "lead": " To do it: "}', [3, 1]),
+    ('```json\n{"ids": [2]}\n```', [2]),
+    ('Sure! {"ids": ["4", 5, true, 2.5]} hope that helps', [4, 5]),
+    ("[7, 8]", [7, 8]),
+    ('{"ids": []}', []),
+    ('{"ids": [1,2,3,4,5,6,7,8,9,10]}', [1, 2, 3, 4, 5, 6, 7, 8]),
+    ('{"ids": [4, 2], "note": "cut off by the token cap', [4, 2]),
 ])
-def test_parse(reply: str, expected: tuple[list[int], str]) -> None:
+def test_parse(reply: str, expected: list[int]) -> None:
     assert parse(reply, US) == expected
 
 
@@ -291,19 +287,8 @@ def test_response_format_compiles_to_a_llama_cpp_grammar(n_units: int) -> None:
 
 # --- through the fake model over the real Router -------------------------------------------------
 
-def test_pick_first_round_trip_through_the_router(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    seen: list[Any] = []
-    original = FakeLLM._plan
-
-    # tests/fakes/llm.py dispatches scripts by name; "pick-first" is routed here until it is listed there.
-    def plan(self: FakeLLM, script: str, messages: list[dict[str, Any]], kwargs: dict[str, Any]) -> _Plan:
-        if script == "pick-first":
-            seen.append(((kwargs.get("optional_params") or {}).get("response_format"), messages))
-            return _Plan(pick_first(messages))
-        return original(self, script, messages, kwargs)
-
+def test_pick_first_round_trip_through_the_router(tmp_path: Path) -> None:
     register_fake_provider()
-    monkeypatch.setattr(FakeLLM, "_plan", plan)
     hits = [Hit("c1", 0.9, {"title": "Bots", "heading_path": ["Bots", "Edit"], "doc_path": "bots.md",
                             "text": "## Edit\n\n1. Open the **Bots** tab.\n\n1. Click **Save changes**."}),
             Hit("c2", 0.5, {"title": "Other", "heading_path": ["Other"], "doc_path": "o.md",
@@ -312,9 +297,8 @@ def test_pick_first_round_trip_through_the_router(tmp_path: Path, monkeypatch: p
     messages = build_messages("How do I edit a bot?", hits, found)
     model = RouterChatModel.from_settings(LLMSettings(model="docent-fake/pick-first", retries=0), tmp_path / "m")
     done = asyncio.run(model.complete(messages, response_format=response_format(found), temperature=0.0))
-    fmt, sent = seen[-1]
-    assert schema_of(fmt) == response_format(found)["json_schema"]["schema"]
-    assert [m["role"] for m in sent] == ["system", "user"] and "[1] Open the **Bots** tab." in sent[1]["content"]
+    assert [m["role"] for m in messages] == ["system", "user"]
+    assert "[1] Open the **Bots** tab." in messages[1]["content"]
     picked = parse(done.text, found)
-    assert picked == ([1], "")
-    assert render(found, *picked) == "1. Open the **Bots** tab [1]."
+    assert picked == [1]
+    assert render(found, picked) == "1. Open the **Bots** tab [1]."

@@ -42,8 +42,10 @@ def app(live_app: Callable[..., LiveApp]) -> LiveApp:
     return live_app()
 
 
-def test_widget_streams_answer_and_opens_citation(page: Page, app: LiveApp, artifacts: Path) -> None:
-    """Open the bubble, ask: typing dots, then text growing delta by delta; a marker opens its source."""
+def test_widget_streams_answer_and_opens_citation(page: Page, live_app: Callable[..., LiveApp],
+                                                  artifacts: Path) -> None:
+    """Open the bubble, ask: typing dots, then text growing sentence by verified sentence; a marker opens its source."""
+    app = live_app(model="docent-fake/echo-source")  # four sentences of source 1
     open_widget(page, app.url + "/")
     expect(page.get_by_role("textbox", name="Your question")).to_be_focused()
     expect(page.get_by_role("dialog")).to_have_accessible_name("Pylon help")
@@ -53,9 +55,9 @@ def test_widget_streams_answer_and_opens_citation(page: Page, app: LiveApp, arti
     seen = page.evaluate("window.__seen")
     assert any(s["typing"] for s in seen), "no typing indicator"
     streamed = sorted({s["len"] for s in seen if not s["typing"] and s["len"]})
-    assert len(streamed) >= 4, f"answer did not stream: {streamed}"
-    assert int(answer.get_attribute("data-deltas")) >= 4
-    cite = answer.get_by_role("button", name=re.compile(r"^Source 1: "))
+    assert len(streamed) >= 2, f"answer did not stream: {streamed}"
+    assert int(answer.get_attribute("data-deltas")) >= 2
+    cite = answer.get_by_role("button", name=re.compile(r"^Source 1: ")).first  # every sentence cites it
     cite.click()
     expect(cite).to_have_attribute("aria-expanded", "true")
     card = answer.get_by_role("region", name=re.compile(r"^Source 1: "))
