@@ -292,15 +292,9 @@ def score_cmd(
         list(score_file.read_rows(input_path))  # fail on a bad row before loading any model
         built = None
         if "faithfulness" in chosen:
-            from eval.judge import build_judge
+            from eval.judge import judge_for
 
-            built = build_judge(
-                eval_settings.judge_llm(settings.resolved_llm()),
-                settings.models_dir,
-                None,
-                json_mode=eval_settings.judge_json_mode,
-                plugins=settings.plugins,
-            )
+            built = judge_for(settings, eval_settings, None)
         embed_fn = None
         if embed and "grounding" in chosen:
             from docent.embedder import build_embedder

@@ -22,7 +22,8 @@ from ragas.embeddings.base import BaseRagasEmbedding
 from ragas.llms.base import InstructorBaseRagasLLM
 
 from docent.embedder import Embedder
-from docent.settings import LLMSettings
+from docent.settings import LLMSettings, Settings
+from eval.settings import EvalSettings
 
 
 @dataclass
@@ -120,3 +121,9 @@ def build_judge(
         drop_params=True,
     )
     return Judge(ragas_llm, DocentEmbeddings(embedder) if embedder is not None else None, llm.model, usage)
+
+
+def judge_for(settings: Settings, eval_settings: EvalSettings, embedder: Embedder | None) -> Judge:
+    """The configured judge (``DOCENT_EVAL_JUDGE_MODEL``, else the answering model) for ``settings``."""
+    return build_judge(eval_settings.judge_llm(settings.resolved_llm()), settings.models_dir, embedder,
+                       json_mode=eval_settings.judge_json_mode, plugins=settings.plugins)

@@ -149,15 +149,9 @@ def run_with_store(
         answer_model = settings.resolved_llm().model
         judge = None
         if set(metrics) & set(JUDGE_METRICS):
-            from eval.judge import build_judge
+            from eval.judge import judge_for
 
-            judge = build_judge(
-                eval_settings.judge_llm(settings.resolved_llm()),
-                settings.models_dir,
-                embedder,
-                json_mode=eval_settings.judge_json_mode,
-                plugins=settings.plugins,
-            )
+            judge = judge_for(settings, eval_settings, embedder)
         reuse = None
         if eval_settings.reuse if request.reuse is None else request.reuse:
             reuse = ReuseCache.from_runs(store.history(REUSE_RUNS))

@@ -50,7 +50,9 @@ _UI_VERBS = frozenset({
     "like",
 })
 MIN_WORDS_FOR_SHARE = 4  # below this, every content word must be in the source
-MAX_LEAD_IN_WORDS = 20  # "To change the colour of a channel, follow these steps:" introduces, it does not claim
+# "To reset it:" introduces. A longer lead-in is checked like a claim: "To share your screen
+# during a call, follow these steps:" before the steps for starting a call is the invention.
+MAX_LEAD_IN_WORDS = 8
 
 
 @dataclass(frozen=True, slots=True)

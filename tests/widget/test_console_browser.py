@@ -116,3 +116,23 @@ def test_console_explains_internal_answer_the_widget_cannot_give(browser: Any, p
     expect(answer).to_have_count(1, timeout=30_000)
     assert INTERNAL_TITLE not in answer.inner_text()
     assert httpx.get(f"{app.url}/docs/internal/escalation-policy").status_code == 404
+
+
+def test_console_lists_what_the_verifier_withdrew(page: Page, live_app: Callable[..., LiveApp],
+                                                  artifacts: Path) -> None:
+    """A sentence its source does not support never reaches the customer; staff see it struck through."""
+    from tests.service.conftest import scripted_reply
+
+    app = live_app(model="docent-fake/reply", sse_delay_s=0)
+    reply = ("`password_file` must contain only the password; a single trailing newline is stripped [1]. "
+             "The agent listens on port 7400 [1].")
+    sign_in(page, app.url)
+    with scripted_reply(reply):
+        page.get_by_label("Question").fill(ANSWERABLE)
+        page.get_by_role("button", name="Ask", exact=True).click()
+        detail = page.locator("#detail")
+        expect(detail.get_by_role("heading", name="Withdrawn: not supported by the cited source")).to_be_visible()
+    expect(detail.locator("ul.withdrawn li")).to_have_text(["The agent listens on port 7400."])
+    expect(detail.locator("p.answer")).to_contain_text("a single trailing newline is stripped")
+    expect(detail.locator("p.answer")).not_to_contain_text("7400")
+    page.screenshot(path=str(artifacts / "console-withdrawn.png"), full_page=True)
