@@ -190,13 +190,15 @@ def _citations(hits: list[Hit], cited: list[int]) -> list[Citation]:
 
 
 def abstention(prep: Prepared, reason: str, **extra: Any) -> Answer:
+    extra.setdefault("answer_mode", prep.mode)
     return Answer(ABSTAIN_TEXT, False, [], prep.query, prep.retrieval, abstain_reason=reason,
                   timings_ms=prep.timings_ms, **extra)
 
 
 def reused(prep: Prepared) -> Answer:
     """The caller's reuse hook holds the answer to this exact prompt: nothing was generated."""
-    return Answer("", False, [], prep.query, prep.retrieval, reused=True, timings_ms=prep.timings_ms)
+    return Answer("", False, [], prep.query, prep.retrieval, reused=True, timings_ms=prep.timings_ms,
+                  answer_mode=prep.mode)
 
 
 def degraded(prep: Prepared) -> Answer:
@@ -206,7 +208,7 @@ def degraded(prep: Prepared) -> Answer:
     lines = [DEGRADED_TEXT] + [f"- {c.title} ({' > '.join(c.heading_path[1:]) or c.title}) [{c.marker}]"
                                for c in cites]
     return Answer("\n".join(lines), False, cites, prep.query, prep.retrieval, abstain_reason="model_unavailable",
-                  degraded=True, timings_ms=prep.timings_ms)
+                  degraded=True, timings_ms=prep.timings_ms, answer_mode=prep.mode)
 
 
 def ground(prep: Prepared, raw: str, chat: ChatSettings) -> tuple[str, Grounding | None]:
