@@ -42,6 +42,8 @@ _LIST_ITEM = re.compile(r"^\s*(?:[-*+]|(\d{1,2})[.)])\s+")
 _LABELS = re.compile(r"\*\*([^*\n]{1,80})\*\*|`([^`\n]{1,80})`|\"([^\"\n]{1,80})\"|[“«]([^”»\n]{1,80})[”»]")
 _PATH_SEP = re.compile(r"\s*(?:>|→|»|->)\s*")
 _MARKUP = re.compile(r"[*_`#>]+")
+# Polarity: "Pylon never deletes it" and "your data will be deleted" share every content word.
+_NEGATION = re.compile(r"\b(?:not|no|never|cannot|none|nothing|neither|nor)\b|n't\b|n’t\b")
 _HTML_TAG = re.compile(r"</?[a-zA-Z][^<>\n]{0,200}>")
 # Verbs every how-to uses: they say nothing a source must confirm.
 _UI_VERBS = frozenset({
@@ -125,8 +127,9 @@ class _Source:
     normal: str
     tokens: set[str]
     stems: set[str]
-    lines: list[set[str]]  # stems of each sentence, for step order
+    lines: list[set[str]]  # stems of each sentence, for step order and polarity
     sentences: list[str]
+    negated: list[bool]  # whether each sentence says "not", "never", "cannot", ...
     vectors: np.ndarray | None = None
 
 
@@ -135,13 +138,18 @@ def _source(text: str) -> _Source:
     tokens = set(content_words(text, keep_short=True))
     tokens |= {part for t in tokens if "." in t for part in t.split(".") if part}  # proxy.password -> proxy
     return _Source(text, _normal(text), tokens, {_stem(t) for t in tokens},
-                   [{_stem(w) for w in content_words(s)} for s in sentences], sentences)
+                   [{_stem(w) for w in content_words(s)} for s in sentences], sentences,
+                   [_negative(s) for s in sentences])
 
 
 def _nested_key(token: str, tokens: set[str]) -> bool:
     """``proxy.password_file`` is in a source that writes it as nested YAML or TOML keys."""
     parts = token.split(".")
     return len(parts) > 1 and any(c.isalpha() for c in token) and all(p in tokens for p in parts if p)
+
+
+def _negative(text: str) -> bool:
+    return bool(_NEGATION.search(text.lower()))
 
 
 def _labels(bare: str) -> list[str]:
@@ -240,6 +248,8 @@ class Verifier:
             # the source has ("Store it in `proxy.password_file`."): then one verb may differ.
             need = 1.0 if not (specific or labels) else (len(content) - 1) / len(content)
         if support >= need:
+            if self._flips_polarity(bare, content, sources):
+                return False, support, None, [], "negation"
             return True, support, None, [], ""
         if len(content) >= MIN_WORDS_FOR_SHARE and support >= t.borderline_support and self._embed is not None:
             similarity = self._similarity(bare, numbers)
@@ -247,6 +257,24 @@ class Verifier:
                 return True, support, similarity, [], ""
             return False, support, similarity, [], "low_support"
         return False, support, None, [], "low_support"
+
+    @staticmethod
+    def _flips_polarity(bare: str, content: list[str], sources: list[_Source]) -> bool:
+        """Whether the source sentence the claim is made of says the opposite (one is negated).
+
+        Only for a clear match (most of the claim's words in one source sentence): a claim
+        assembled from several sentences has no single one to compare with.
+        """
+        words = {_stem(w) for w in content}
+        if len(words) < 3:
+            return False
+        best, negated = 0, False
+        for source in sources:
+            for line, neg in zip(source.lines, source.negated, strict=True):
+                overlap = len(words & line)
+                if overlap > best:
+                    best, negated = overlap, neg
+        return best >= 0.6 * len(words) and negated != _negative(bare)
 
     def _similarity(self, bare: str, numbers: tuple[int, ...]) -> float:
         assert self._embed is not None

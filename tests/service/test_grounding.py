@@ -123,3 +123,10 @@ def test_similarity_is_cached_per_sentence() -> None:
     for _ in range(3):  # the stream verifies the growing text again after each sentence
         verifier.verify("Admins pick the two-factor rule in Organization settings [2].")
     assert calls == [1, 2]  # the sentence once, source 2's sentences once
+
+
+def test_a_claim_that_drops_or_adds_the_sources_negation_fails() -> None:
+    source = ["Your data lives in your own bucket. The service never deletes it when you cancel your plan."]
+    assert verdicts("The service deletes it when you cancel your plan [1].", source) == [(False, "negation")]
+    assert verdicts("The service does not delete it when you cancel your plan [1].", source) == [(True, "")]
+    assert verdicts("Your data does not live in your own bucket [1].", source) == [(False, "negation")]
