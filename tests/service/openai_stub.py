@@ -3,7 +3,8 @@
 Docent reaches it the way it reaches any hosted or self-hosted model: LiteLLM's
 ``openai/`` provider with ``api_base``. ``POST /_mode`` switches behaviour at run
 time: ``ok`` (answers by quoting source [1]), ``slow`` (waits ``delay`` seconds
-before the first byte), ``stall`` (streams one delta, then goes silent) and ``error``
+before the first byte), ``stall`` (streams one whole sentence and the start of the
+next, then goes silent: the verifier streams only complete sentences) and ``error``
 (HTTP 500). Killing the process is the "model server down" case.
 
     python -m uvicorn tests.service.openai_stub:app --port 8099
@@ -47,7 +48,7 @@ async def _stream(model: str, text: str, stall: bool) -> AsyncIterator[str]:
     words = text.split(" ")
     yield _chunk(model, {"role": "assistant", "content": words[0]})
     for i, word in enumerate(words[1:], start=1):
-        if stall and i == max(len(words) // 2, 5):  # part of the answer is out, then silence
+        if stall and i == len(words) // 2 + 2:  # a sentence and two words of the next are out, then silence
             await asyncio.sleep(3600)
         yield _chunk(model, {"content": " " + word})
     yield _chunk(model, {}, "stop")
@@ -65,6 +66,8 @@ async def completions(request: Request) -> Any:
         await asyncio.sleep(float(state["delay"]))
     model = str(body.get("model", "stub"))
     text = echo_cite(body.get("messages", []))
+    if mode == "stall":
+        text = f"{text}. {text}"  # two sentences: the first is complete (and verified) before the silence
     if body.get("stream"):
         return StreamingResponse(_stream(model, text, stall=mode == "stall"), media_type="text/event-stream")
     return {"id": "stub", "object": "chat.completion", "created": int(time.time()), "model": model,
