@@ -26,7 +26,7 @@ from service.llm.chat_types import ChatModel, StreamEnd, TextDelta
 from service.prompts import NOT_IN_DOCS
 from service.retrieval import Reranker, Retriever
 
-EXTRACT_MAX_TOKENS = 160  # {"ids": [eight ids], "lead": fifteen words} fits easily
+EXTRACT_MAX_TOKENS = 160  # {"ids": [eight ids]} is a few dozen tokens; the rest is slack for odd spacing
 StreamItem = tuple[Literal["delta"], str] | tuple[Literal["final"], Answer]
 
 # Asked once the exact prompt is known, before generating: True means the caller already
@@ -108,8 +108,10 @@ class Answerer:
         """Like :meth:`answer`, yielding text deltas as they come and the checked answer last.
 
         Deltas are held back while they could still be the start of the abstention
-        sentinel, so a declined answer never flashes on screen. The final answer (with
-        invalid markers removed) replaces the streamed text in the client.
+        sentinel, so a declined answer never flashes on screen. With the verifier on, text
+        is streamed one completed, verified sentence at a time, so a withdrawn sentence is
+        never shown; an extractive answer arrives as one delta. The final answer (invalid
+        markers removed, withdrawn sentences listed) replaces the streamed text in the client.
         """
         prep = await self.prepare(question, history, access)
         if prep.abstain_reason:
