@@ -49,6 +49,11 @@ from service.answer import Answer  # noqa: E402
 from service.citations import content_words  # noqa: E402
 from service.runtime import Runtime  # noqa: E402
 
+# A mode name, or "before": generation with no grounding verifier, as Docent answered before issue 13.
+VARIANTS: dict[str, dict[str, Any]] = {
+    "extractive": {"answer_mode": "extractive"}, "generative": {"answer_mode": "generative"},
+    "auto": {"answer_mode": "auto"}, "before": {"answer_mode": "generative", "verify": False},
+}
 HOME = corpora.Corpus("docs-corpus", ROOT / "docs-corpus", DEFAULT_PATH)
 
 
@@ -126,7 +131,7 @@ def run_corpus(corpus: corpora.Corpus, modes: list[str], args: argparse.Namespac
     results: dict[str, dict[str, Any]] = {}
     for mode in modes:
         runtime = Runtime.build(settings.model_copy(update={"chat": settings.chat.model_copy(
-            update={"answer_mode": mode})}), start_watcher=False)
+            update=VARIANTS[mode])}), start_watcher=False)
         try:
             asyncio.run(ask(runtime, questions[0].question))  # load the model; not counted
             rows = []
@@ -147,7 +152,8 @@ def run_corpus(corpus: corpora.Corpus, modes: list[str], args: argparse.Namespac
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--corpora", default="docs-corpus,zulip-help,fastapi-docs")
-    parser.add_argument("--modes", default="extractive,generative")
+    parser.add_argument("--modes", default="extractive,generative",
+                        help=f"comma-separated, of: {', '.join(VARIANTS)} (default extractive,generative)")
     parser.add_argument("--in-scope", type=int, default=12, help="in-scope questions per corpus (default 12)")
     parser.add_argument("--oos", type=int, default=4, help="out-of-scope questions per corpus (default 4)")
     parser.add_argument("--seed", type=int, default=13)
@@ -155,6 +161,8 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=ROOT / "data" / "bench" / "answers.jsonl")
     args = parser.parse_args()
     modes = args.modes.split(",")
+    if unknown := [m for m in modes if m not in VARIANTS]:
+        parser.error(f"unknown mode(s) {', '.join(unknown)}; choose from {', '.join(VARIANTS)}")
     args.out.parent.mkdir(parents=True, exist_ok=True)
     table: dict[str, dict[str, dict[str, Any]]] = {}
     with args.out.open("w", encoding="utf-8") as out:

@@ -144,6 +144,12 @@ class Hit:
     def text(self) -> str:
         return str(self.payload.get("text", ""))
 
+    @property
+    def section(self) -> str:
+        """The heading path below the page title, as prompts label a source ("A > B")."""
+        path = list(self.payload.get("heading_path") or [])
+        return " > ".join(path[1:] if len(path) > 1 else path)
+
 
 @dataclass(frozen=True, slots=True)
 class IndexMeta:

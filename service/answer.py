@@ -89,11 +89,6 @@ class Prepared:
         return max(self.deadline - time.monotonic(), 0.0)
 
 
-def _section(hit: Hit) -> str:
-    path = list(hit.payload.get("heading_path") or [])
-    return " > ".join(path[1:] if len(path) > 1 else path)
-
-
 def source_texts(hits: list[Hit], max_chars: int | None = None) -> list[str]:
     """Each source's text as the model sees it: at most ``max_chars`` characters."""
     return [h.text[:max_chars] for h in hits]
@@ -104,7 +99,7 @@ def build_messages(question: str, hits: list[Hit], max_source_chars: int | None 
     texts = source_texts(hits, max_source_chars)  # cut before fencing, so a cut-off tag is fenced too
     sources = "\n".join(
         prompts.render("source", n=str(i), title=guard.attr(str(h.payload.get("title", ""))),
-                       section=guard.attr(_section(h)), text=guard.fence(text))
+                       section=guard.attr(h.section), text=guard.fence(text))
         for i, (h, text) in enumerate(zip(hits, texts, strict=True), start=1)
     )
     return [
@@ -170,7 +165,7 @@ async def prepare(question: str, history: list[dict[str, str]], *, access: Acces
     verifier = None
     if chat.verify and not reason:
         # What the model saw of each source: its title and section too, not only the text.
-        seen = [f"{h.payload.get('title', '')}\n{_section(h)}\n{text}"
+        seen = [f"{h.payload.get('title', '')}\n{h.section}\n{text}"
                 for h, text in zip(retrieval.hits, source_texts(retrieval.hits, chat.max_source_chars), strict=True)]
         verifier = Verifier(seen, embed=retriever.embedder.embed_documents if chat.verify_with_embeddings else None,
                             thresholds=Thresholds(chat.min_support, chat.borderline_support,

@@ -129,17 +129,11 @@ def units(texts: list[str], *, max_units: int = 80) -> list[Unit]:
             for uid, (s, p) in enumerate(picked, start=1)]
 
 
-def _section(hit: Hit) -> str:
-    # As service/answer.py shows it; not imported from there, which will import this module.
-    path = list(hit.payload.get("heading_path") or [])
-    return " > ".join(path[1:] if len(path) > 1 else path)
-
-
 def build_messages(question: str, hits: list[Hit], units: list[Unit]) -> list[ChatMessage]:
     """System prompt first and unchanging (llama.cpp reuses its KV cache); sources list their units."""
     sources = "\n".join(
         prompts.render("source", n=str(n), title=guard.attr(str(hit.payload.get("title", ""))),
-                       section=guard.attr(_section(hit)),
+                       section=guard.attr(hit.section),
                        text="\n".join(f"[{u.id}] {guard.fence(u.text)}" for u in units if u.source == n))
         for n, hit in enumerate(hits, start=1) if any(u.source == n for u in units)
     )
