@@ -108,6 +108,13 @@ def build_messages(question: str, hits: list[Hit], max_source_chars: int | None 
     ]
 
 
+def _extractive_prompt(question: str, hits: list[Hit],
+                       max_source_chars: int) -> tuple[list[extractive.Unit], list[ChatMessage]]:
+    """The numbered units of the sources and the prompt that offers them (regex work: run in a thread)."""
+    units = extractive.units(source_texts(hits, max_source_chars))
+    return units, extractive.build_messages(question, hits, units)
+
+
 async def rewrite_query(question: str, history: list[dict[str, str]], *, model: ChatModel, mode: str,
                         timeout_s: float | None = None) -> str:
     """A standalone query for retrieval; follow-ups lean on the conversation (plain
@@ -157,8 +164,7 @@ async def prepare(question: str, history: list[dict[str, str]], *, access: Acces
     units: list[extractive.Unit] = []
     response_format = None
     if mode == "extractive":
-        units = extractive.units(source_texts(retrieval.hits, chat.max_source_chars))
-        messages = await asyncio.to_thread(extractive.build_messages, question, retrieval.hits, units)
+        units, messages = await asyncio.to_thread(_extractive_prompt, question, retrieval.hits, chat.max_source_chars)
         response_format = extractive.response_format(units)
     else:
         messages = await asyncio.to_thread(build_messages, question, retrieval.hits, chat.max_source_chars)
@@ -226,7 +232,7 @@ def finish(prep: Prepared, raw: str, *, chat: ChatSettings, model: str, prompt_t
     """Turn the model's raw text into a checked answer (or an honest abstention).
 
     In extractive mode ``raw`` is the model's JSON choice of source sentences, rendered
-    here verbatim; the verifier then checks the rendering (and the lead-in) like any answer.
+    here verbatim; the verifier then checks the rendering like any answer.
     """
     usage: dict[str, Any] = {"model": model, "prompt_tokens": prompt_tokens, "completion_tokens": completion_tokens,
                              "fallback_used": fallback_used, "answer_mode": prep.mode}
@@ -252,7 +258,7 @@ def finish(prep: Prepared, raw: str, *, chat: ChatSettings, model: str, prompt_t
     checked = check(shown, len(prep.retrieval.hits))
     # A reply that is only markers ("[1]") says nothing: it is not an answer.
     bare = re.sub(r"\[\d+\]", "", checked.text).strip(" .,;:-\n")
-    withdrew = bool(usage.get("unsupported_sentences"))
+    withdrew = bool(grounding and grounding.unsupported)
     if len(bare.split()) < 2:
         return abstention(prep, "unsupported" if withdrew else "empty", **usage)
     if chat.require_citation and not checked.cited:
