@@ -53,6 +53,9 @@ from service.runtime import Runtime  # noqa: E402
 VARIANTS: dict[str, dict[str, Any]] = {
     "extractive": {"answer_mode": "extractive"}, "generative": {"answer_mode": "generative"},
     "auto": {"answer_mode": "auto"}, "before": {"answer_mode": "generative", "verify": False},
+    # Whole sources (no token budget, issue 14's "before"), in each mode.
+    "extractive-whole": {"answer_mode": "extractive", "prompt_token_budget": 0},
+    "generative-whole": {"answer_mode": "generative", "prompt_token_budget": 0},
 }
 HOME = corpora.Corpus("docs-corpus", ROOT / "docs-corpus", DEFAULT_PATH)
 
@@ -96,6 +99,7 @@ def row(item: GoldenItem, ans: Answer, first: float | None, total: float) -> dic
         "citations": [[c["doc_path"], " > ".join(c["heading_path"])] for c in cites],
         "retrieved": [[h.doc_path, " > ".join(h.payload.get("heading_path") or [])] for h in ans.retrieval.hits],
         "first_s": first, "final_s": total, "prompt_tokens": ans.prompt_tokens,
+        "timings_ms": {k: round(v, 1) for k, v in ans.timings_ms.items()},
     }
 
 
@@ -118,6 +122,8 @@ def summary(rows: list[dict[str, Any]]) -> dict[str, Any]:
         "unsupported_abstentions": sum(r["abstain_reason"] == "unsupported" for r in rows),
         "oos_abstained": sum(not r["answered"] for r in oos) / len(oos) if oos else None,
         "first_text_s": med(firsts), "final_s": med([r["final_s"] for r in rows]),
+        "prompt_tokens": med([r["prompt_tokens"] for r in rows if r["prompt_tokens"]]),
+        "prompt_ms": med([r["timings_ms"]["prompt"] for r in rows if "prompt" in r["timings_ms"]]),
     }
 
 
@@ -130,8 +136,11 @@ def run_corpus(corpus: corpora.Corpus, modes: list[str], args: argparse.Namespac
     questions = sample(corpora.check(corpus), args.in_scope, args.oos, args.seed)
     results: dict[str, dict[str, Any]] = {}
     for mode in modes:
+        update = dict(VARIANTS[mode])
+        if args.budget is not None and "prompt_token_budget" not in update:
+            update["prompt_token_budget"] = args.budget
         runtime = Runtime.build(settings.model_copy(update={"chat": settings.chat.model_copy(
-            update=VARIANTS[mode])}), start_watcher=False)
+            update=update)}), start_watcher=False)
         try:
             asyncio.run(ask(runtime, questions[0].question))  # load the model; not counted
             rows = []
@@ -157,6 +166,8 @@ def main() -> None:
     parser.add_argument("--in-scope", type=int, default=12, help="in-scope questions per corpus (default 12)")
     parser.add_argument("--oos", type=int, default=4, help="out-of-scope questions per corpus (default 4)")
     parser.add_argument("--seed", type=int, default=13)
+    parser.add_argument("--budget", type=int, default=None,
+                        help="chat.prompt_token_budget for every variant but the *-whole ones (default: the setting's)")
     parser.add_argument("--data-root", type=Path, default=ROOT / "data" / "bench" / "answers")
     parser.add_argument("--out", type=Path, default=ROOT / "data" / "bench" / "answers.jsonl")
     args = parser.parse_args()
@@ -170,7 +181,7 @@ def main() -> None:
             corpus = HOME if name == HOME.name else corpora.named(name)
             table[name] = run_corpus(corpus, modes, args, out)
     cols = ["answered", "gold_cited", "grounded_correct", "ref_recall", "withdrawn_sentences",
-            "unsupported_abstentions", "oos_abstained", "first_text_s", "final_s"]
+            "unsupported_abstentions", "oos_abstained", "first_text_s", "final_s", "prompt_tokens", "prompt_ms"]
     print(f"{'corpus':14} {'mode':11} " + " ".join(f"{c[:12]:>12}" for c in cols))
     for name, modes_out in table.items():
         for mode, s in modes_out.items():

@@ -11,9 +11,14 @@ the real ``eval.suite.run`` in-process with the default local judge
    mix of questions (a full run with a 1.5B judge on 2 cores takes hours);
 3. with --smoke, the smoke subset measured twice: cold (nothing to reuse, a first run)
    and warm (after editing one page and re-ingesting, as the ingest trigger runs it:
-   `changed` subset, answers and scores with unchanged inputs reused).
+   `changed` subset, answers and scores with unchanged inputs reused);
+4. with --fast N, the doc writer's loop `docent eval --subset smoke --fast` (no judge) run
+   N times COLD, each as a new `docent` process on a fresh data dir (process start, ingest
+   of docs-corpus, model load, answers); prints each run's phases and the medians. The
+   models folder is linked, and the embedder's one-time ONNX export done before timing.
 
     .venv/bin/python bench/eval.py [--sample 6] [--smoke] [--skip-sample] [--judge M] [--model M]
+    .venv/bin/python bench/eval.py --skip-sample --fast 3
 """
 
 from __future__ import annotations
@@ -53,11 +58,8 @@ REFERENCE_METRICS = (
 EDITED_DOC = "configuration/tls.md"  # q004's golden source (q004 is in the smoke set)
 
 
-def prepare(data: Path, docs: Path) -> Settings:
-    """Copy docs-corpus to ``docs`` and ingest it into ``data`` (models linked from the repo)."""
-    from ingest import worker
-
-    shutil.copytree(ROOT / "docs-corpus", docs)
+def link_models(data: Path) -> None:
+    """``data/models`` with the repo's model files linked (directories copied: exports write there)."""
     models = ROOT / "data" / "models"
     if models.exists():
         (data / "models").mkdir(parents=True)
@@ -67,6 +69,14 @@ def prepare(data: Path, docs: Path) -> Settings:
                 shutil.copytree(item, target, symlinks=True)
             else:
                 target.symlink_to(item)
+
+
+def prepare(data: Path, docs: Path) -> Settings:
+    """Copy docs-corpus to ``docs`` and ingest it into ``data`` (models linked from the repo)."""
+    from ingest import worker
+
+    shutil.copytree(ROOT / "docs-corpus", docs)
+    link_models(data)
     os.environ.pop("DOCENT_MODEL", None)
     settings = Settings(_env_file=None, data_dir=data, docs_dir=docs, watch=False)
     t0 = time.perf_counter()
@@ -179,6 +189,65 @@ def timed_smoke(settings: Settings, base: EvalSettings, report: dict[str, object
     )
 
 
+def fast_cold_run(main: Path, n: int, model: str) -> dict[str, float]:
+    """One cold `docent eval run --docs docs-corpus --subset smoke --fast` in a new process and data dir."""
+    import subprocess
+
+    corpus_dir = main / f"cold-{n}"
+    env = {**os.environ, "DOCENT_DATA_DIR": str(main), "DOCENT_MODEL": model, "DOCENT_WATCH": "false"}
+    for key in ("DOCENT_EVAL_RUNS_DIR", "DOCENT_EVAL_METRICS", "DOCENT_EVAL_SMOKE_METRICS"):
+        env.pop(key, None)
+    cmd = [str(Path(sys.executable).parent / "docent"), "eval", "run", "--docs", str(ROOT / "docs-corpus"),
+           "--questions", str(ROOT / "eval" / "golden.jsonl"), "--corpus-data-dir", str(corpus_dir),
+           "--subset", "smoke", "--fast", "--json", "-q"]
+    load = os.getloadavg()[0]
+    t0 = time.perf_counter()
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    assert proc.stderr is not None and proc.stdout is not None
+    ingested = None
+    for line in proc.stderr:  # the CLI reports the ingest on stderr as soon as it is done
+        if ingested is None and line.startswith("corpus "):
+            ingested = time.perf_counter() - t0
+    out = proc.stdout.read()
+    if proc.wait() != 0:
+        raise SystemExit(f"docent eval failed ({proc.returncode}):\n{out}")
+    wall = time.perf_counter() - t0
+    record = RunRecord.from_json(json.loads((corpus_dir / "evals" / f"{json.loads(out)['id']}.json").read_text()))
+    answers = [q.seconds.get("answer", 0.0) for q in record.questions]
+    return {
+        "wall_s": wall,
+        "ingest_s": ingested or 0.0,
+        "answers_s": sum(answers),
+        "first_answer_s": answers[0] if answers else 0.0,  # includes loading the model
+        "model_calls": float(sum(1 for q in record.questions if q.sample.key)),
+        "questions": float(len(record.questions)),
+        "load_avg_start": load,
+        "load_avg_end": os.getloadavg()[0],
+    }
+
+
+def timed_fast(repeats: int, model: str, report: dict[str, object]) -> None:
+    """The doc writer's loop, cold, ``repeats`` times: each phase per run, then the medians."""
+    from docent.embedder import build_embedder
+
+    main = Path(tempfile.mkdtemp(prefix="docent-bench-fast-"))
+    try:
+        link_models(main)
+        build_embedder(Settings(_env_file=None, data_dir=main))  # the one-time ONNX export, untimed
+        runs = []
+        for n in range(repeats):
+            one = fast_cold_run(main, n, model)
+            runs.append(one)
+            print("fast cold run {}: {}".format(n + 1, ", ".join(f"{k} {v:.1f}" for k, v in one.items())), flush=True)
+        medians = {k: round(statistics.median(r[k] for r in runs), 1) for k in runs[0]}
+        print(f"`docent eval --subset smoke --fast`, cold, median of {repeats}: {medians['wall_s']:.0f}s wall "
+              f"(ingest {medians['ingest_s']:.0f}s, answers {medians['answers_s']:.0f}s for "
+              f"{medians['model_calls']:.0f} model calls; load average {medians['load_avg_start']:.1f})")
+        report.update(fast_cold=medians, fast_cold_runs=runs)
+    finally:
+        shutil.rmtree(main, ignore_errors=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -188,7 +257,14 @@ def main() -> None:
     parser.add_argument("--model", default="docent-local/qwen2.5-coder-1.5b", help="answering model")
     parser.add_argument("--smoke", action="store_true", help="also time the smoke subset, cold and warm")
     parser.add_argument("--skip-sample", action="store_true", help="only the smoke timings")
+    parser.add_argument("--fast", type=int, default=0, metavar="N",
+                        help="time `docent eval --subset smoke --fast` N times cold (fresh data dir each)")
     args = parser.parse_args()
+    if args.fast and args.skip_sample and not args.smoke:  # nothing else to do: no shared ingest needed
+        fast_report: dict[str, object] = {"answer_model": args.model}
+        timed_fast(args.fast, args.model, fast_report)
+        print(json.dumps(fast_report))
+        return
     tmp = Path(tempfile.mkdtemp(prefix="docent-bench-eval-"))
     try:
         settings = prepare(tmp / "data", tmp / "docs")
@@ -201,6 +277,8 @@ def main() -> None:
             timed_sample(settings, base, args.sample, report)
         if args.smoke:
             timed_smoke(settings, base, report)
+        if args.fast:
+            timed_fast(args.fast, args.model, report)
         report["load_average_end"] = round(os.getloadavg()[0], 2)
         print(json.dumps(report))
     finally:

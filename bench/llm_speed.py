@@ -13,7 +13,13 @@ What is measured, through the production path (``RouterChatModel`` -> LiteLLM Ro
      sources and question, which is what consecutive user questions look like;
      llama.cpp re-uses the system prompt's KV cache and prefills only the rest;
   3. ``same-prompt``: the identical prompt again (a retry or regenerate), where
-     only the last token is re-evaluated.
+     only the last token is re-evaluated;
+  4. ``after-rewrite`` (with ``--docent-system``): a prompt without the system prompt
+     (a follow-up's rewrite) runs first and evicts it; the runner restores the warm
+     snapshot it took at load (``llama_runner``) and prefills only sources and question.
+
+``--docent-system`` uses Docent's real answer system prompt (warmed at load) instead of
+the bench's own; model loading then includes the warm-up.
 
 Model loading is timed separately. Usage: ``python bench/llm_speed.py [--data-dir ./data]``.
 Tables go to stdout, then one JSON line with every figure.
@@ -42,6 +48,7 @@ import time
 from dataclasses import asdict, dataclass
 
 from docent.settings import LLMSettings
+from service import prompts
 from service.llm.chat_model import RouterChatModel
 from service.llm.chat_types import ChatMessage, StreamEnd, TextDelta
 from service.llm.model_files import prepare_qwen
@@ -113,14 +120,14 @@ QUESTIONS = [
 ]
 
 
-def rag_messages(run: int, *, nonce: str = "") -> list[ChatMessage]:
+def rag_messages(run: int, *, nonce: str = "", system: str = SYSTEM) -> list[ChatMessage]:
     """System rules + 5 numbered sources (rotated per run) + one question."""
     order = SNIPPETS[run % 5:] + SNIPPETS[: run % 5]
     sources = "\n".join(
         f'<source id="{i}" title="{title}">\n{text}\n</source>' for i, (title, text) in enumerate(order, 1)
     )
     user = f"Sources:\n{sources}\n\nQuestion: {QUESTIONS[run % 5]}"
-    system = f"Request {nonce}.\n{SYSTEM}" if nonce else SYSTEM
+    system = f"Request {nonce}.\n{system}" if nonce else system
     return [{"role": "system", "content": system}, {"role": "user", "content": user}]
 
 
@@ -150,19 +157,24 @@ async def timed(model: RouterChatModel, scenario: str, messages: list[ChatMessag
     return Run(scenario, first - start, decode, end.prompt_tokens, end.completion_tokens, done - start)
 
 
-async def bench(model: RouterChatModel, runs: int, max_tokens: int) -> list[Run]:
-    """The three scenarios, ``runs`` times each; unmeasured calls set up the context."""
+async def bench(model: RouterChatModel, runs: int, max_tokens: int, system: str = SYSTEM) -> list[Run]:
+    """The scenarios, ``runs`` times each; unmeasured calls set up the context."""
     results = []
-    await timed(model, "warm-up", rag_messages(0, nonce="prime"), 8)  # first big prefill allocates
+    await timed(model, "warm-up", rag_messages(0, nonce="prime", system=system), 8)  # first big prefill allocates
     for i in range(runs):
-        messages = rag_messages(i + 1, nonce=f"{time.time_ns()}")
+        messages = rag_messages(i + 1, nonce=f"{time.time_ns()}", system=system)
         results.append(await timed(model, "cold", messages, max_tokens))
-    await timed(model, "warm-up", rag_messages(1), 1)  # leaves the plain system prompt in the context
+    await timed(model, "warm-up", rag_messages(1, system=system), 1)  # leaves the plain system prompt in the context
     for i in range(runs):
-        results.append(await timed(model, "system-prefix", rag_messages(i + 2), max_tokens))
-    await timed(model, "warm-up", rag_messages(0), 1)
+        results.append(await timed(model, "system-prefix", rag_messages(i + 2, system=system), max_tokens))
+    await timed(model, "warm-up", rag_messages(0, system=system), 1)
     for _ in range(runs):
-        results.append(await timed(model, "same-prompt", rag_messages(0), max_tokens))
+        results.append(await timed(model, "same-prompt", rag_messages(0, system=system), max_tokens))
+    if system != SYSTEM:  # Docent's own system prompt, warmed at load: a rewrite-style prompt evicts it
+        for i in range(runs):
+            rewrite: list[ChatMessage] = [{"role": "user", "content": f"Rewrite as a query: {QUESTIONS[i]}"}]
+            await timed(model, "warm-up", rewrite, 1)
+            results.append(await timed(model, "after-rewrite", rag_messages(i + 3, system=system), max_tokens))
     return results
 
 
@@ -171,6 +183,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--data-dir", type=Path, default=Path("./data"),
                         help="data dir (models under models/)")
     parser.add_argument("--runs", type=int, default=3, help="runs per scenario (default 3)")
+    parser.add_argument("--docent-system", action="store_true",
+                        help="Docent's answer system prompt (warmed at load) instead of the bench's own")
     parser.add_argument("--max-tokens", type=int, default=128, help="completion cap per answer (default 128)")
     parser.add_argument("--n-ctx", type=int, default=4096, help="llama.cpp context (default 4096)")
     parser.add_argument("--n-threads", type=int, default=None, help="llama.cpp threads (default: all CPUs)")
@@ -187,7 +201,8 @@ def main(argv: list[str] | None = None) -> None:
     asyncio.run(timed(model, "load", [{"role": "user", "content": "Hi"}], 1))
     load_s = time.perf_counter() - start
     load_before = os.getloadavg()[0]
-    results = asyncio.run(bench(model, args.runs, args.max_tokens))
+    system = prompts.render("answer_system") if args.docent_system else SYSTEM
+    results = asyncio.run(bench(model, args.runs, args.max_tokens, system))
     load_after = os.getloadavg()[0]
 
     print(f"prepare_qwen: {prepare_s:.2f} s   first call (model load + tiny prompt): {load_s:.2f} s")
@@ -195,8 +210,10 @@ def main(argv: list[str] | None = None) -> None:
     print(f"CPUs: {os.cpu_count()}   1-min load average before/after: {load_before:.2f} / {load_after:.2f}")
     print(f"{'scenario':<15}{'prompt tok':>11}{'median TTFT s':>15}{'decode tok/s':>14}{'answer s':>10}")
     summary = {}
-    for scenario in ("cold", "system-prefix", "same-prompt"):
+    for scenario in ("cold", "system-prefix", "same-prompt", "after-rewrite"):
         rows = [r for r in results if r.scenario == scenario]
+        if not rows:
+            continue
         row = {
             "prompt_tokens": int(statistics.median(r.prompt_tokens for r in rows)),
             "ttft_s": statistics.median(r.ttft_s for r in rows),

@@ -97,6 +97,10 @@ class IndexMismatchError(DocentError):
     """The index was built with a different embedding model or dimension."""
 
 
+class NotConfiguredError(DocentError):
+    """This server is not set up for what was asked (e.g. no helpdesk for handoffs): retrying will not help."""
+
+
 # --- dependencies that are down for now ----------------------------------------------
 
 

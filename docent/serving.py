@@ -192,4 +192,7 @@ def uvicorn_options(settings: Settings) -> dict[str, Any]:
         "log_level": settings.log_level.lower(),
         "log_config": None,
         "access_log": False,
+        # uvicorn kills a worker that has not answered its supervisor within 5 s; loading the
+        # embedder on a busy 2-core host takes longer, and the kill-and-restart loop never ends.
+        "timeout_worker_healthcheck": 60,
     }

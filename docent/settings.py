@@ -66,6 +66,11 @@ class LLMSettings(BaseModel):
     timeout_s: float = Field(120.0, gt=0)
     retries: int = Field(1, ge=0, le=5)
     temperature: float = Field(0.1, ge=0, le=2)
+    # Sampling seed sent with every request (llama.cpp honours it; hosted providers that lack
+    # it drop it). Without one, llama-cpp-python seeds each call from the previous call, so the
+    # same prompt sampled differently depending on how many calls came before it in the process.
+    # None: that per-call seed.
+    seed: int | None = Field(0, ge=0, le=2**32 - 1)
     max_tokens: int = Field(384, ge=16, le=8192)
     # llama.cpp context and threads for docent-local models.
     n_ctx: int = Field(4096, ge=512)
@@ -113,6 +118,11 @@ class ChatSettings(BaseModel):
     # (ingest/markdown_splitter.py, 4,000 characters), but an index built before the cap
     # held 2 MB chunks: one chat sent ~300,000 prompt tokens. 4,000 is ~1,000 tokens.
     max_source_chars: int = Field(4000, ge=200, le=100_000)
+    # Tokens of the whole answer prompt (instructions, question and sources), counted with the
+    # model's tokenizer: each source gives only its units that bear on the question, best
+    # first (service/prompt_budget.py). Prompt length is time to first token on CPUs; the
+    # default was chosen with bench/answers.py (BENCHMARKS.md). 0: whole sources, as before.
+    prompt_token_budget: int = Field(600, ge=0, le=100_000)
     # Characters of `text` in each POST /v1/search result (one search returned 1.5 MB).
     max_result_chars: int = Field(4000, ge=200, le=100_000)
 
@@ -190,6 +200,68 @@ class WidgetSettings(BaseModel):
     rate_per_minute_ip: int = Field(60, ge=1)
 
 
+class CacheSettings(BaseModel):
+    """The answer cache (service/answer_cache.py): repeats and close paraphrases of a recent
+    single-turn question are answered from it, re-checked against the index on every read.
+    SQLite under the data dir, or Redis when ``redis_url`` is set. DOCENT_CACHE__ENABLED=false
+    turns it off."""
+
+    enabled: bool = True
+    # Cosine similarity (MiniLM) a stored question needs to answer a new one, on top of the
+    # lexical guard (same numbers, names and negations); measured by bench/cache_threshold.py.
+    min_similarity: float = Field(0.92, ge=0.5, le=1)
+    # Entries older than this are not served (the index check already keeps them correct).
+    ttl_s: int = Field(7 * 86_400, ge=60)
+    # Past this many entries, the least recently used go.
+    max_entries: int = Field(5000, ge=10, le=1_000_000)
+
+
+class HandoffSettings(BaseModel):
+    """Handing a conversation to a helpdesk (service/handoff*.py). ``none`` (the default):
+    the widget keeps showing ``chat.support_url`` and POST /v1/handoff answers 409."""
+
+    kind: Literal["none", "webhook", "zendesk"] = "none"
+    # webhook: the URL that receives the signed JSON POST; zendesk: https://<subdomain>.zendesk.com
+    url: str | None = None
+    # webhook: HMAC-SHA256 key for the X-Docent-Signature header (sha256=<hex of the raw body>).
+    secret: str | None = None
+    # zendesk: the agent whose API token creates tickets (basic auth "<email>/token:<api_token>").
+    zendesk_email: str | None = None
+    zendesk_token: str | None = None
+    # Where staff open the console, for the ticket's link to the conversation (e.g. https://docent.example.com).
+    console_base_url: str = ""
+    timeout_s: float = Field(5.0, gt=0, le=60)
+    # Quick tries while the customer waits (with backoff_s, 2x backoff_s, ... between them);
+    # after that the handoff waits in the outbox and the server retries it every retry_interval_s.
+    inline_attempts: int = Field(3, ge=1, le=10)
+    backoff_s: float = Field(0.3, ge=0, le=10)
+    retry_interval_s: float = Field(30.0, ge=1, le=3600)
+    max_per_conversation: int = Field(3, ge=1, le=100)
+
+    @model_validator(mode="after")
+    def _complete(self) -> HandoffSettings:
+        if self.kind == "webhook" and not (self.url and self.secret):
+            raise ValueError("handoff.kind=webhook needs DOCENT_HANDOFF__URL and DOCENT_HANDOFF__SECRET")
+        if self.kind == "zendesk" and not (self.url and self.zendesk_email and self.zendesk_token):
+            raise ValueError("handoff.kind=zendesk needs DOCENT_HANDOFF__URL (https://<you>.zendesk.com), "
+                             "DOCENT_HANDOFF__ZENDESK_EMAIL and DOCENT_HANDOFF__ZENDESK_TOKEN")
+        if self.url and not self.url.startswith(("https://", "http://")):
+            raise ValueError("handoff.url must be an http(s) URL")
+        return self
+
+
+class GapSettings(BaseModel):
+    """The doc writers' gap report (service/gaps*.py): unanswered questions grouped by meaning."""
+
+    # Questions closer than this cosine distance (average linkage) share a group.
+    distance_threshold: float = Field(0.45, gt=0, le=2)
+    weeks: int = Field(8, ge=1, le=104)
+    # The newest this many unanswered/thumbs-down/handed-off questions are grouped.
+    max_items: int = Field(5000, ge=10, le=100_000)
+    # After an ingest that changed docs, re-ask at most this many open groups' questions.
+    recheck_groups: int = Field(10, ge=0, le=500)
+
+
 class MetricsSettings(BaseModel):
     """Prometheus ``/metrics``. Labels hold only closed sets (routes, reasons, configured models)."""
 
@@ -221,6 +293,59 @@ class ServerSettings(BaseModel):
     max_headers: int = Field(100, ge=8, le=1000)
     # Open connections (or requests in flight) per process; past it, new requests get 503.
     max_connections: int = Field(1000, ge=1)
+
+
+class SourceSettings(BaseModel):
+    """One named place docs come from (ingest/sources/): its pages are indexed as ``<name>/<path>``."""
+
+    name: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,39}$")
+    kind: Literal["folder", "git", "website"] = "folder"
+    location: str = Field(min_length=1, description="folder path, repository URL or path, or start URL")
+    branch: str = "main"  # git
+    subfolder: str = ""  # git: only pages below this folder of the repository
+    sitemap: str | None = None  # website: a sitemap.xml URL; then it alone lists the pages
+    hosts: list[str] = Field(default_factory=list)  # website: hosts it may contact (default: the start URL's)
+    # Every chunk inherits these unless the page's own front matter is stricter.
+    visibility: Literal["public", "internal"] = "public"
+    groups: list[str] = Field(default_factory=list)
+    # Citations: <url_base>/<path>; git without one links to the file at its commit (file_url,
+    # derived from an http(s) location: <repo>/blob/{commit}/{path}).
+    url_base: str = ""
+    file_url: str = ""
+    include: list[str] = Field(default_factory=list)  # gitignore-style globs on the page path
+    exclude: list[str] = Field(default_factory=list)
+    schedule_s: int = Field(3600, ge=0)  # seconds between syncs in `docent serve`; 0: on demand only
+    max_pages: int = Field(2000, ge=1)
+    max_page_bytes: int = Field(5_000_000, ge=1024)
+    max_seconds: float = Field(600.0, gt=0)
+    concurrency: int = Field(4, ge=1, le=32)
+    timeout_s: float = Field(20.0, gt=0)
+    user_agent: str = "DocentBot/1.0 (+https://github.com/docent)"
+    # Private, loopback and link-local addresses are refused unless this is set (tests, intranets).
+    allow_private: bool = False
+
+    @field_validator("url_base")
+    @classmethod
+    def _safe_base(cls, value: str) -> str:
+        return _link(value, "sources[].url_base") if value else value
+
+
+def _check_sources(sources: list[SourceSettings]) -> None:
+    """Two sources may not claim the same doc path prefix, location or citation URL."""
+    seen: dict[str, str] = {}
+    for source in sources:
+        claims = [("doc path prefix", source.name + "/"), ("location", source.location.rstrip("/").lower())]
+        if source.url_base:
+            claims.append(("url_base", source.url_base.rstrip("/").lower() + "/"))
+        for what, value in claims:
+            for key, owner in seen.items():
+                kind, other = key.split("\x00", 1)
+                nested = value.startswith(other) or other.startswith(value)
+                overlap = other == value or (what == "url_base" and nested)
+                if kind == what and overlap:
+                    raise ValueError(f"sources {owner!r} and {source.name!r} both claim the {what} {value!r}: "
+                                     "give each source its own name, location and url_base")
+            seen[f"{what}\x00{value}"] = source.name
 
 
 def _proxy_list(value: object) -> object:
@@ -264,6 +389,9 @@ class Settings(BaseSettings):
     widget: WidgetSettings = WidgetSettings()
     # SQLAlchemy URL of the conversation store; default is SQLite under the data dir.
     database_url: str | None = None
+    # redis://host:port/db shared by several API workers: rate limits, widget sessions and
+    # the answer cache live there instead of in each process (DOCENT_REDIS_URL).
+    redis_url: str | None = None
     # In embedded mode the server is the only process that may write the store, so
     # it hosts the docs watcher itself.
     watch: bool = True
@@ -281,6 +409,9 @@ class Settings(BaseSettings):
     # Whose question text may appear in logs: nobody, staff callers, or everyone.
     # Retrieved chunk text is never logged.
     log_questions: Literal["off", "staff", "all"] = "off"
+    cache: CacheSettings = CacheSettings()
+    handoff: HandoffSettings = HandoffSettings()
+    gaps: GapSettings = GapSettings()
     metrics: MetricsSettings = MetricsSettings()
     tracing: TracingSettings = TracingSettings()
     server: ServerSettings = ServerSettings()
@@ -291,6 +422,9 @@ class Settings(BaseSettings):
     # Modules imported at start-up whose register() extends Docent, e.g. with a LiteLLM
     # provider (docent/plugins.py). DOCENT_PLUGINS='["my_pkg.provider"]' or comma separated.
     plugins: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    # Named docs sources (ingest/sources/); empty: the one docs_dir folder, as before.
+    # DOCENT_SOURCES='[{"name": "site", "kind": "website", "location": "https://docs.example.com/"}]'
+    sources: list[SourceSettings] = Field(default_factory=list)
 
     @field_validator("trusted_proxies", mode="before")
     @classmethod
@@ -322,6 +456,11 @@ class Settings(BaseSettings):
     @classmethod
     def _expand(cls, value: Path) -> Path:
         return value.expanduser()
+
+    @model_validator(mode="after")
+    def _distinct_sources(self) -> Settings:
+        _check_sources(self.sources)
+        return self
 
     @model_validator(mode="after")
     def _default_deadline(self) -> Settings:

@@ -17,6 +17,7 @@ from docent.errors import DocentError
 from docent.offline import ensure_offline
 from entrypoints import cli_admin
 from entrypoints.cli_common import fail, load_settings, run_job
+from entrypoints.cli_sources import sources_app
 
 if TYPE_CHECKING:  # annotations only: the real imports stay lazy, inside each command
     import threading
@@ -181,6 +182,40 @@ def serve(
 
 
 @app.command()
+def mcp(
+    base_url: Annotated[str, typer.Option(help="Make doc links absolute with this URL (e.g. https://docs.example.com); "
+                                               "default: links as in the index.")] = "",
+) -> None:
+    """Serve the docs to MCP clients (editors, agents) over stdio: search_docs, ask_docs, get_page.
+
+    Public docs only, unless DOCENT_MCP_STAFF_KEY holds a staff key (its groups' internal docs).
+    A running `docent serve` offers the same tools over HTTP at /mcp.
+    """
+    ensure_offline()
+    settings = load_settings()
+    import os
+    import sys
+
+    from service.mcp_server import build_server, stdio_caller
+    from service.runtime import Runtime
+
+    try:
+        # stdout is the protocol: whatever start-up prints goes to stderr.
+        with contextlib.redirect_stdout(sys.stderr):
+            runtime = Runtime.build(settings, start_watcher=False, lock_info={"command": "docent mcp"})
+    except DocentError as exc:
+        fail(exc)
+        return
+    try:
+        caller = stdio_caller(runtime, os.environ.get("DOCENT_MCP_STAFF_KEY"))
+        build_server(lambda: runtime, caller, base_url).run("stdio")
+    except DocentError as exc:
+        fail(exc)
+    finally:
+        runtime.close()
+
+
+@app.command()
 def ask(
     question: Annotated[str, typer.Argument(help="The question to answer.")],
     url: Annotated[str | None, typer.Option(help="Ask a running server (e.g. http://127.0.0.1:8000) "
@@ -255,6 +290,7 @@ _mount_eval()
 # The operator commands (models, keys, index) live in their own module.
 for _name, _sub in cli_admin.SUBCOMMANDS.items():
     app.add_typer(_sub, name=_name)
+app.add_typer(sources_app, name="sources")
 
 
 def main() -> None:

@@ -110,7 +110,20 @@ def run_eval(
         str | None, typer.Option(help="Comma-separated metrics to run (default: all).")
     ] = None,
     gate: Annotated[
-        bool, typer.Option("--gate", help="After the run, exit 1 if a gated metric dropped.")
+        bool,
+        typer.Option(
+            "--gate",
+            help="After the run, exit 1 if a gated metric regressed: question by question, beyond "
+            "the measured noise, or explained by changed docs.",
+        ),
+    ] = False,
+    fast: Annotated[
+        bool,
+        typer.Option(
+            "--fast",
+            help="No LLM judge: only the judge-free metrics (grounding, gold cited, reference recall, "
+            "retrieval, abstention); answers as production gives them.",
+        ),
     ] = False,
     baseline: Annotated[
         Path | None, typer.Option(help="Gate against this run JSON instead of the previous run.")
@@ -188,9 +201,16 @@ def run_eval(
             )
     if judge:
         update["judge_model"] = judge
+    if metrics and fast:
+        _fail(ValueError("--fast runs no judged metrics; drop --metrics or --fast"))
+        return
     if metrics:
         chosen = [m.strip() for m in metrics.split(",") if m.strip()]
         update.update(metrics=chosen, smoke_metrics=chosen)
+    if fast:  # the judge is never built; the judge-free metrics are computed for every run
+        update.update(metrics=[], smoke_metrics=[])
+    if baseline is not None:  # the verdict stored with the run is against the same reference
+        update["baseline"] = baseline
     try:
         eval_settings = type(eval_settings).model_validate({**eval_settings.model_dump(), **update})
         request = RunRequest(
@@ -209,11 +229,11 @@ def run_eval(
         return
     runs_dir = eval_settings.resolved_runs_dir(settings.data_dir)
     if as_json:
-        typer.echo(json.dumps({"id": record.id, "aggregates": record.aggregates}))
+        typer.echo(json.dumps({"id": record.id, "aggregates": record.aggregates, "gate": record.gate}))
     else:
         _summary(record, runs_dir / f"{record.id}.json")
     if gate:
-        raise typer.Exit(_gate(settings, eval_settings, record.id, baseline))
+        raise typer.Exit(_gate(settings, eval_settings, record.id, baseline, echo=not as_json))
 
 
 # `docent eval run [OPTIONS]` is `docent eval [OPTIONS]` spelled as a command.
@@ -221,7 +241,9 @@ eval_app.command("run", help="Same as `docent eval [OPTIONS]`: run the golden se
                  "against --docs / --corpus) and score every answer.")(run_eval)
 
 
-def _gate(settings: Any, eval_settings: Any, run_id: str | None, baseline: Path | None) -> int:
+def _gate(settings: Any, eval_settings: Any, run_id: str | None, baseline: Path | None, *,
+          echo: bool = True) -> int:
+    """Gate a stored run (printing the verdict unless ``echo`` is off: ``--json`` carries it)."""
     from eval.gate import gate as decide
     from eval.gate import reference_for
     from eval.run_store import RunStore
@@ -234,8 +256,9 @@ def _gate(settings: Any, eval_settings: Any, run_id: str | None, baseline: Path 
     current = store.load(run_id or ids[-1])
     reference = reference_for(store, current, baseline or eval_settings.baseline)
     result = decide(current, reference, eval_settings.gate_thresholds, store.history())
-    for line in result.lines():
-        typer.echo(line)
+    if echo:
+        for line in result.lines():
+            typer.echo(line)
     return result.exit_code
 
 

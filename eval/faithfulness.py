@@ -11,19 +11,12 @@ from __future__ import annotations
 
 import re
 from dataclasses import asdict, dataclass, field
-from typing import Any
-
-from ragas.llms.base import InstructorBaseRagasLLM
-from ragas.metrics.collections.faithfulness.util import (
-    NLIStatementInput,
-    NLIStatementOutput,
-    NLIStatementPrompt,
-    StatementGeneratorInput,
-    StatementGeneratorOutput,
-    StatementGeneratorPrompt,
-)
+from typing import TYPE_CHECKING, Any
 
 from service.citations import split_sentences
+
+if TYPE_CHECKING:  # Ragas takes seconds to import: only runs that judge pay for it (not --fast)
+    from ragas.llms.base import InstructorBaseRagasLLM
 
 _MARKERS = re.compile(r"\s?\[(\d{1,3}(?:\s*,\s*\d{1,3})*)\]")
 
@@ -65,6 +58,8 @@ def cited_sentences(text: str) -> list[tuple[str, list[int]]]:
 
 async def judge_statements(llm: InstructorBaseRagasLLM, statements: list[str], context: str) -> list[Claim]:
     """The Ragas NLI step: a verdict for each statement against ``context``."""
+    from ragas.metrics.collections.faithfulness.util import NLIStatementInput, NLIStatementOutput, NLIStatementPrompt
+
     prompt = NLIStatementPrompt().to_string(NLIStatementInput(context=context, statements=statements))
     result: NLIStatementOutput = await llm.agenerate(prompt, NLIStatementOutput)
     return [Claim(s.statement, bool(s.verdict), s.reason) for s in result.statements]
@@ -74,6 +69,12 @@ async def score_faithfulness(
     llm: InstructorBaseRagasLLM, question: str, response: str, contexts: list[str]
 ) -> FaithfulnessResult:
     """Ragas faithfulness of ``response`` to ``contexts``, with per-claim detail."""
+    from ragas.metrics.collections.faithfulness.util import (
+        StatementGeneratorInput,
+        StatementGeneratorOutput,
+        StatementGeneratorPrompt,
+    )
+
     answer = strip_markers(response)
     if not answer or not contexts:
         return FaithfulnessResult(None)

@@ -1,40 +1,80 @@
-"""The gate: fail when a metric dropped more than its threshold since the reference run.
+"""The gate: fail when a metric regressed since the reference run, and say why, question by question.
 
 The reference is a committed baseline (a run JSON) when configured, else the previous
-run. Runs are compared on the questions both asked, so a smoke run can be gated
-against a full baseline. The verdict lists the regressed questions and the doc
-changes that touched them, so a doc writer sees which page to look at.
+run. Runs are compared on the questions both asked, and on the gated metrics both runs
+have (a ``--fast`` run has no judge metrics; a smoke run can be gated against a full
+baseline). For every gated metric each common question's drop gets a cause
+(``eval/noise.py``):
+
+- **noise**: nothing the score depends on changed (the same answer key, or the same
+  score key) and a model was merely asked again. Never a regression; listed as noise.
+- **a changed input**: a doc it depends on changed, its retrieved chunks, its prompt or
+  the answering settings. The question regressed when its drop is larger than the
+  metric's tolerance: the threshold, or the noise measured for that metric on repeats
+  with identical inputs (the 90th percentile of their changes), whichever is larger.
+
+A metric fails when a regressed question is explained by changed docs, or when the
+questions whose inputs changed lowered the metric's mean by more than its threshold.
+The verdict names the questions and the docs either way.
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Any
 
-from eval.analysis import compare, docs_changed_between, docs_of
-from eval.records import RunRecord
+from eval.analysis import docs_changed_between
+from eval.noise import DOCS, NOISE_CAUSES, Cause, cause_of, measure, pairs_of, score_of
+from eval.records import RunRecord, mean
 from eval.run_store import RunStore
 
 PASS, REGRESSED = 0, 1
+EPSILON = 1e-9
 
 
 @dataclass(slots=True)
-class MetricDrop:
-    metric: str
-    before: float
-    after: float
-    threshold: float
+class QuestionChange:
+    """One question whose gated score dropped, and why."""
 
-
-@dataclass(slots=True)
-class QuestionDrop:
     id: str
     question: str
-    metric: str
     before: float
     after: float
-    touched_by: list[str]
+    cause: str
+    why: str
+    docs: list[str]
+    regressed: bool
+
+    @property
+    def drop(self) -> float:
+        return self.before - self.after
+
+
+@dataclass(slots=True)
+class MetricVerdict:
+    """One gated metric: both runs' means on the questions scored in both, and the drops."""
+
+    metric: str
+    threshold: float
+    before: float
+    after: float
+    scored: int  # common questions with a value in both runs
+    noise: float | None  # per-question noise measured on identical-input repeats
+    repeats: int  # how many repeats measured it
+    changed_drop: float  # mean drop contributed by questions whose inputs changed
+    drops: list[QuestionChange] = field(default_factory=list)
+    failed: bool = False
+    reason: str = ""
+
+    @property
+    def tolerance(self) -> float:
+        return max(self.threshold, self.noise or 0.0)
+
+    @property
+    def regressed(self) -> list[QuestionChange]:
+        return [d for d in self.drops if d.regressed]
 
 
 @dataclass(slots=True)
@@ -43,36 +83,50 @@ class GateResult:
 
     reference: str | None
     common: int = 0
-    drops: list[MetricDrop] = field(default_factory=list)
-    questions: list[QuestionDrop] = field(default_factory=list)
+    metrics: list[MetricVerdict] = field(default_factory=list)
+    not_compared: list[str] = field(default_factory=list)  # gated, but not in both runs
     docs_changed: list[str] = field(default_factory=list)
 
     @property
     def exit_code(self) -> int:
-        return REGRESSED if self.drops else PASS
+        return REGRESSED if any(m.failed for m in self.metrics) else PASS
+
+    @property
+    def verdict(self) -> str:
+        if self.reference is None:
+            return "no reference"
+        return "REGRESSED" if self.exit_code else "pass"
 
     def lines(self) -> list[str]:
-        """The verdict for a terminal."""
+        """The verdict for a terminal: per metric, the regressed questions and the noise."""
         if self.reference is None:
             return ["gate: nothing to compare with (no previous run or baseline): pass"]
-        head = f"gate: vs {self.reference} on {self.common} common questions: "
-        if not self.drops:
-            return [head + "pass"]
-        out = [head + "REGRESSED"]
-        out += [
-            f"  {d.metric}: {d.before:.3f} -> {d.after:.3f} (drop {d.before - d.after:.3f} > {d.threshold:g})"
-            for d in self.drops
-        ]
-        if self.questions:
-            out.append("  regressed questions:")
-        for q in self.questions:
-            touched = ", ".join(q.touched_by) or "no doc change touched it"
+        out = [f"gate: vs {self.reference} on {self.common} common questions: {self.verdict}"]
+        for m in self.metrics:
+            noise = (f"noise ±{m.noise:.2f} from {m.repeats} repeats" if m.noise is not None
+                     else "noise not measured yet")
             out.append(
-                f"    {q.id} {q.metric} {q.before:.2f} -> {q.after:.2f}  {q.question[:70]!r}  [{touched}]"
+                f"  {m.metric}: {m.before:.3f} -> {m.after:.3f} on {m.scored} questions "
+                f"(tolerance {m.tolerance:g}: threshold {m.threshold:g}, {noise}): "
+                + (f"REGRESSED, {m.reason}" if m.failed else "pass")
             )
+            for d in m.drops:
+                label = "regressed" if d.regressed else ("noise" if d.cause in NOISE_CAUSES else "within tolerance")
+                out.append(f"    {label:16} {d.id} {d.before:.2f} -> {d.after:.2f}  "
+                           f"{d.question[:60]!r}  [{d.why}]")
+        if self.not_compared:
+            out.append("  not compared (not in both runs): " + ", ".join(self.not_compared))
         if self.docs_changed:
             out.append("  docs changed since the reference: " + ", ".join(self.docs_changed))
         return out
+
+    def to_json(self) -> dict[str, Any]:
+        """The verdict as stored in the run JSON and shown in the HTML report."""
+        data = asdict(self)
+        data["verdict"] = self.verdict
+        for m, raw in zip(self.metrics, data["metrics"], strict=True):
+            raw["tolerance"] = m.tolerance
+        return data
 
 
 def load_baseline(path: Path) -> RunRecord:
@@ -88,34 +142,68 @@ def reference_for(store: RunStore, current: RunRecord, baseline: Path | None) ->
     return store.load(earlier[-1]) if earlier else None
 
 
+def _verdict(metric: str, threshold: float, current: RunRecord, reference: RunRecord,
+             changed: set[str], history: list[RunRecord]) -> MetricVerdict | None:
+    key = score_of(metric)
+    before = reference.by_id()
+    pairs = []
+    for q in current.questions:
+        old = before.get(q.id)
+        if old is not None and old.scores.get(key) is not None and q.scores.get(key) is not None:
+            pairs.append((old, q))
+    if not pairs:
+        return None
+    noise = measure(pairs_of(history, reference, current), metric)
+    verdict = MetricVerdict(
+        metric, threshold,
+        mean([old.scores[key] for old, _ in pairs]) or 0.0,
+        mean([q.scores[key] for _, q in pairs]) or 0.0,
+        len(pairs), noise.value, len(noise.repeats), 0.0,
+    )
+    changed_total = 0.0
+    for old, q in pairs:
+        a, b = float(old.scores[key] or 0.0), float(q.scores[key] or 0.0)
+        if abs(a - b) <= EPSILON:
+            continue
+        cause: Cause = cause_of(old, q, key, changed)
+        if not cause.is_noise:
+            changed_total += a - b
+        if a - b > EPSILON:
+            counts = not cause.is_noise and a - b > verdict.tolerance + EPSILON
+            verdict.drops.append(
+                QuestionChange(q.id, q.sample.question, a, b, cause.kind, cause.why(), cause.docs, counts)
+            )
+    verdict.changed_drop = changed_total / len(pairs)
+    worse = verdict.regressed
+    by_docs = [d for d in worse if d.cause == DOCS]
+    if by_docs:
+        verdict.failed = True
+        docs = sorted({doc for d in by_docs for doc in d.docs})
+        verdict.reason = f"{len(by_docs)} question(s) dropped after changes to {', '.join(docs)}"
+    elif worse and verdict.changed_drop > threshold + EPSILON:
+        verdict.failed = True
+        verdict.reason = (f"questions whose inputs changed lowered the mean by {verdict.changed_drop:.3f} "
+                          f"> {threshold:g}")
+    verdict.drops.sort(key=lambda d: (not d.regressed, -d.drop, d.id))
+    return verdict
+
+
 def gate(
     current: RunRecord,
     reference: RunRecord | None,
     thresholds: dict[str, float],
     history: list[RunRecord] | None = None,
 ) -> GateResult:
-    """Compare ``current`` with ``reference`` on each thresholded metric."""
+    """Compare ``current`` with ``reference`` question by question on each thresholded metric."""
     if reference is None:
         return GateResult(None)
-    comparison = compare(current, reference)
+    common = set(reference.by_id()) & set(current.by_id())
     changed = docs_changed_between(history or [], reference, current)
-    result = GateResult(reference.id, len(comparison.common), docs_changed=sorted(changed))
+    result = GateResult(reference.id, len(common), docs_changed=sorted(changed))
     for metric, threshold in thresholds.items():
-        delta = comparison.deltas.get(metric)
-        if delta is None or delta.before is None or delta.after is None:
-            continue
-        if delta.before - delta.after > threshold:
-            result.drops.append(MetricDrop(metric, delta.before, delta.after, threshold))
-    before = reference.by_id()
-    key_of = {"abstention_accuracy": "abstention_correct"}
-    for q in current.questions:
-        old = before.get(q.id)
-        if old is None:
-            continue
-        for drop in result.drops:
-            key = key_of.get(drop.metric, drop.metric)
-            a, b = old.scores.get(key), q.scores.get(key)
-            if a is not None and b is not None and a - b > drop.threshold:
-                touched = sorted((docs_of(q) | docs_of(old)) & changed)
-                result.questions.append(QuestionDrop(q.id, q.sample.question, drop.metric, a, b, touched))
+        verdict = _verdict(metric, threshold, current, reference, changed, history or [])
+        if verdict is None:
+            result.not_compared.append(metric)
+        else:
+            result.metrics.append(verdict)
     return result

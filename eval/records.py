@@ -147,6 +147,8 @@ class RunRecord:
     judge_usage: dict[str, int] = field(default_factory=dict)
     aggregates: dict[str, float | None] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    # The gate's verdict against the reference run when it was stored (eval/gate.py), question by question.
+    gate: dict[str, Any] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
         data: dict[str, Any] = _clean(asdict(self))

@@ -2,7 +2,8 @@
 
 The console gets the same page with the script from this origin instead (``for_console``).
 
-Sections: aggregates with deltas against the previous run, a trend chart over past
+Sections: the gate's verdict (question by question, why each score moved), aggregates
+with deltas against the previous run, a trend chart over past
 runs, a per-question table (sortable; each row expands to the question, answer,
 citations, retrieved contexts and every metric), pages most often cited in
 low-faithfulness answers, and the questions that abstained.
@@ -18,6 +19,7 @@ from pathlib import Path
 
 from eval.analysis import abstained, compare, low_faithfulness_pages
 from eval.records import RATE_KEYS, QuestionResult, RunRecord
+from eval.report_gate import gate_section
 from eval.report_svg import trend_svg
 
 TABLE_METRICS = (
@@ -235,6 +237,7 @@ def render(record: RunRecord, history: list[RunRecord], *, low_faithfulness: flo
 <style>{CSS}</style></head><body>
 <h1>Docent evaluation {escape(record.id)}</h1>
 <table class="meta">{meta_rows}</table>
+<h2>Gate</h2>{gate_section(record.gate)}
 <h2>Aggregates</h2>{_aggregates(record, previous)}
 <h2>Trend over the last {len(history)} runs</h2>{trend_svg(history)}
 <h2>Questions</h2><p class="muted">Click a header to sort; click a question to expand it.</p>

@@ -12,12 +12,14 @@ import math
 import warnings
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from eval.faithfulness import cited_sentences, judge_statements, score_faithfulness, strip_markers
 from eval.golden import GoldenItem
-from eval.judge import Judge
 from eval.records import Sample
+
+if TYPE_CHECKING:  # eval.judge imports Ragas (seconds): a run without judged metrics never does
+    from eval.judge import Judge
 
 
 @dataclass(slots=True)

@@ -66,8 +66,12 @@ class EvalSettings(BaseSettings):
     # evaluates the smoke set instead of hours of "affected" questions.
     affected_max: int = Field(25, ge=1)
 
-    # Gate: the largest allowed drop (absolute, on 0..1 metrics) per metric.
-    gate_thresholds: dict[str, float] = Field(default_factory=lambda: {"faithfulness": 0.05})
+    # Gate (eval/gate.py): per gated metric, the largest allowed drop (absolute, 0..1) of one
+    # question whose inputs changed (raised to the measured noise when that is larger) and of
+    # the mean those questions moved. The judge-free ones also gate ``--fast`` runs.
+    gate_thresholds: dict[str, float] = Field(
+        default_factory=lambda: {"faithfulness": 0.05, "grounding": 0.05, "abstention_accuracy": 0.05}
+    )
     # A committed baseline run (JSON written by a previous run); default: the previous run.
     baseline: Path | None = None
 

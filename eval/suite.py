@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from importlib.metadata import version
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -160,14 +160,16 @@ def run_with_store(
             answerer = HttpAnswerer(request.url, api_key=request.api_key, top_k=settings.chat.top_k)
         else:
             llm = settings.resolved_llm().model_dump_json(
-                include={"model", "fallbacks", "api_base", "router_config", "temperature", "max_tokens"}
+                include={"model", "fallbacks", "api_base", "router_config", "temperature", "seed", "max_tokens"}
             )
             identity = f"{llm}|{settings.chat.model_dump_json()}|" + code_fingerprint(
                 "service.answer", "service.answerer", "service.citations", "service.grounding",
                 "service.extractive", "service.retrieval", "service.prompts",
             )
             assert runtime is not None  # built above whenever no server url is given
-            answerer = InProcessAnswerer(runtime.answerer, identity, reuse.answers if reuse else {})
+            # Fresh answers only: the evaluation neither reads nor fills the answer cache.
+            answerer = InProcessAnswerer(replace(runtime.answerer, cache=None), identity,
+                                         reuse.answers if reuse else {})
         models = {
             "answer": answer_model if not request.url else f"server at {request.url}",
             "judge": eval_settings.judge_model if judge else "",
@@ -212,13 +214,21 @@ def run_with_store(
 
 
 def save(store: RunStore, record: RunRecord, eval_settings: EvalSettings) -> Path:
-    """Write the run's JSON, CSV and HTML report; returns the JSON path."""
+    """Write the run's JSON (with the gate's verdict against its reference), CSV and HTML report;
+    returns the JSON path."""
     from eval.exports import write_csv
+    from eval.gate import gate, reference_for
     from eval.report_html import render
 
+    history = [r for r in store.history(eval_settings.trend_runs) if r.id != record.id] + [record]
+    try:
+        reference = reference_for(store, record, eval_settings.baseline)
+    except (OSError, ValueError, KeyError) as exc:  # a bad baseline file must not lose the run
+        log.warning("no gate verdict in the report: baseline %s unreadable: %s", eval_settings.baseline, exc)
+        reference = None
+    record.gate = gate(record, reference, eval_settings.gate_thresholds, history).to_json()
     path = store.save(record)
     write_csv(record, store.path(record.id, ".csv"))
-    history = [r for r in store.history(eval_settings.trend_runs) if r.id != record.id] + [record]
     store.path(record.id, ".html").write_text(
         render(record, history, low_faithfulness=eval_settings.low_faithfulness), encoding="utf-8"
     )

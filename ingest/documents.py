@@ -6,6 +6,7 @@ record with a reason that the summary and the log carry.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import re
 from collections.abc import Iterator
@@ -15,7 +16,8 @@ from pathlib import Path
 from docent.paths import doc_file, refusal, walk_files
 from docent.schema import Visibility, sha256_hex
 from docent.urls import safe_url
-from ingest.front_matter import read_metadata
+from ingest.formats import Parsed, Parser, Source, docusaurus_url, parse_html, parse_markdown, parse_mdx, parse_text
+from ingest.front_matter import Metadata, read_metadata
 from ingest.injection import Flag
 from ingest.injection import scan as scan_injection
 from ingest.markdown_splitter import parse_heading
@@ -23,8 +25,27 @@ from ingest.visibility import DEFAULT_POLICY, VisibilityPolicy, decide
 
 log = logging.getLogger(__name__)
 
-SUFFIXES = {".md": "markdown", ".markdown": "markdown", ".html": "html", ".htm": "html", ".txt": "text"}
+SUFFIXES = {".md": "markdown", ".markdown": "markdown", ".mdx": "mdx", ".html": "html", ".htm": "html",
+            ".txt": "text", ".rst": "rst", ".pdf": "pdf"}
 MAX_BYTES = 2_000_000  # a 5 MB "page" is an export or a log, not documentation
+MAX_PDF_BYTES = 50_000_000  # a PDF's bytes are mostly fonts and images
+
+
+def _parse_rst(src: Source) -> Parsed:
+    from ingest.rst import parse_rst  # docutils is loaded only for folders that have .rst
+
+    return parse_rst(src)
+
+
+def _parse_pdf(src: Source) -> Parsed:
+    from ingest.pdf import parse_pdf
+
+    return parse_pdf(src)
+
+
+# The map from file type to parser: each turns a file into the Markdown the splitter reads.
+PARSERS: dict[str, Parser] = {"markdown": parse_markdown, "mdx": parse_mdx, "html": parse_html, "text": parse_text,
+                              "rst": _parse_rst, "pdf": _parse_pdf}
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,7 +53,7 @@ class Document:
     """A source document with its metadata, body text and content hash."""
 
     path: str  # relative to the docs folder, POSIX separators
-    kind: str  # markdown | html | text
+    kind: str  # markdown | mdx | html | text | rst | pdf (a key of PARSERS)
     title: str
     url: str
     visibility: Visibility
@@ -75,7 +96,7 @@ def discover(root: Path) -> list[Path]:
 
 def doc_url(rel_path: str, base_url: str) -> str:
     """The public URL of a doc derived from its path: ``a/b.md`` -> ``<base>/a/b``."""
-    stem = re.sub(r"\.(md|markdown|html?|txt)$", "", rel_path)
+    stem = re.sub(r"\.(md|markdown|mdx|html?|txt|rst)$", "", rel_path)  # a PDF keeps .pdf, for #page=N
     if stem.endswith("/index") or stem == "index":
         stem = stem[: -len("index")].rstrip("/")
     return f"{base_url.rstrip('/')}/{stem}"
@@ -110,27 +131,29 @@ def read_document(path: Path, root: Path, base_url: str,
         return Skipped(rel, refusal(root, path))
     # A link inside the folder is judged by both paths: a rule on the target's folder counts.
     target = real.relative_to(root.resolve()).as_posix() if path != root else rel
+    kind = SUFFIXES.get(path.suffix.lower(), "text")
+    limit = MAX_PDF_BYTES if kind == "pdf" else MAX_BYTES
     try:
         size = real.stat().st_size
-        if size > MAX_BYTES:
-            return Skipped(rel, f"too large ({size / 1e6:.1f} MB > {MAX_BYTES / 1e6:.0f} MB limit)")
+        if size > limit:
+            return Skipped(rel, f"too large ({size / 1e6:.1f} MB > {limit / 1e6:.0f} MB limit)")
         raw = real.read_bytes()
     except OSError as exc:
         return Skipped(rel, f"unreadable: {exc.strerror or exc}")
-    if b"\x00" in raw[:8192]:
-        return Skipped(rel, "binary content")
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        return Skipped(rel, f"not valid UTF-8 (byte {exc.start})")
-    kind = SUFFIXES.get(path.suffix.lower(), "text")
-    meta = read_metadata(text, kind)
-    body = meta.body
-    html_title = ""
-    if kind == "html":
-        from ingest.html_parser import html_to_markdown
-
-        html_title, body = html_to_markdown(body)
+    if kind == "pdf":
+        text, meta = "", Metadata()
+    else:
+        if b"\x00" in raw[:8192]:
+            return Skipped(rel, "binary content")
+        try:
+            text = raw.decode("utf-8-sig")
+        except UnicodeDecodeError as exc:
+            return Skipped(rel, f"not valid UTF-8 (byte {exc.start})")
+        meta = read_metadata(text, kind)
+    parsed = PARSERS[kind](Source(root / rel if path != root else path, root, meta.body, raw, meta.fields))
+    if parsed.skip:
+        return Skipped(rel, parsed.skip)
+    body = parsed.body
     if not body.strip():
         return Skipped(rel, "empty document")
     decision = decide(meta, rel, policy)
@@ -139,15 +162,19 @@ def read_document(path: Path, root: Path, base_url: str,
     warnings = [f"{problem}; ingested as internal" for problem in decision.problems]
     if not decision.explicit:
         warnings.append(decision.rule)
-    fallback_title = Path(rel).stem.replace("-", " ").title()
-    title = str(meta.fields.get("title") or html_title or _title_from_body(body, fallback_title))
-    url = _safe_url(meta.fields.get("url"), doc_url(rel, base_url), warnings)
+    warnings.extend(parsed.warnings)
+    fallback = str(meta.fields.get("sidebar_label") or "") or Path(rel).stem.replace("-", " ").replace("_", " ").title()
+    title = str(meta.fields.get("title") or parsed.title or _title_from_body(body, fallback))
+    derived = docusaurus_url(rel, meta.fields, base_url) or doc_url(rel, base_url)
+    url = _safe_url(meta.fields.get("url"), derived, warnings)
     # The access decision and URL are part of the hash: a changed path rule or default
-    # must re-permission the page's chunks even when its text is unchanged.
-    doc_hash = sha256_hex("\x00".join([text, decision.visibility, ",".join(decision.groups), url]))
+    # must re-permission the page's chunks even when its text is unchanged. So are the
+    # files it includes (none for most pages, whose hash is then as it always was).
+    source = hashlib.sha256(raw).hexdigest() if kind == "pdf" else text
+    doc_hash = sha256_hex("\x00".join([source, *parsed.depends, decision.visibility, ",".join(decision.groups), url]))
     return Document(rel, kind, title, url, decision.visibility, decision.groups, body, doc_hash,
                     tuple(warnings), decision.rule, bool(decision.problems) or not decision.explicit,
-                    scan_injection(text))
+                    scan_injection(text or body))
 
 
 def read_all(root: Path, base_url: str, policy: VisibilityPolicy = DEFAULT_POLICY) -> Iterator[Document | Skipped]:

@@ -62,7 +62,7 @@ def split_attributes(text: str) -> tuple[str, str]:
     ``.class`` or ``key=value``, then ``}``; the ``{`` starts the text or follows
     whitespace. Anything else stays text (``The {name} placeholder``, an unclosed
     ``{ #x``). Ids are limited to letters, digits and ``-_:.`` (they go into URLs and
-    ``id`` attributes) and to MAX_HEADING_CHARS; with two ids the first wins. Linear:
+    ``id`` attributes; ``=`` too, in ids only) and to MAX_HEADING_CHARS; with two ids the first wins. Linear:
     one ``rfind`` and a pass over the tokens.
     """
     if not text.endswith("}"):
@@ -79,7 +79,8 @@ def split_attributes(text: str) -> tuple[str, str]:
     for token in inner.split():
         if token[0] == "#":
             name = token[1:]
-            if not name or len(name) > MAX_HEADING_CHARS or not all(_id_char(ch) for ch in name):
+            # "=" too, for PDF page anchors (``#page=12``, which PDF viewers open at that page).
+            if not name or len(name) > MAX_HEADING_CHARS or not all(_id_char(ch) or ch == "=" for ch in name):
                 return text, ""
             anchor = anchor or name
         elif token[0] == ".":

@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -107,14 +107,24 @@ class Ingestor:
         self.base_url = base_url
         self.max_words = max_words
         self.policy = policy
+        # Doc path prefixes of named sources (``<name>/``): an unscoped run never removes them.
+        self.foreign: tuple[str, ...] = ()
 
     @property
     def meta(self) -> IndexMeta:
         return IndexMeta(self.embedder.name, self.embedder.dim)
 
     def run(self, docs_dir: Path, *, rebuild: bool = False, progress: bool = True,
-            on_change: Callable[[dict[str, Any]], object] | None = None) -> IngestSummary:
-        """Bring the index in line with ``docs_dir``; see the module docstring."""
+            on_change: Callable[[dict[str, Any]], object] | None = None, prefix: str = "",
+            rewrite: Callable[[Document], Document | None] | None = None) -> IngestSummary:
+        """Bring the index in line with ``docs_dir``; see the module docstring.
+
+        ``prefix`` scopes the run to one named source: its doc paths are ``prefix + path`` and
+        only paths under ``prefix`` may be removed, so sources share one index. ``rewrite`` (the
+        source's) may change a document's URL or access, or drop it (include/exclude globs).
+        """
+        if rebuild and prefix:
+            raise ConfigError("a source's sync cannot rebuild the shared index; run `docent ingest --rebuild`")
         if not docs_dir.is_dir():
             raise ConfigError(f"Docs folder {docs_dir} does not exist or is not a folder "
                               "(set DOCENT_DOCS_DIR or pass PATH).")
@@ -124,8 +134,14 @@ class Ingestor:
         for item in read_all(docs_dir, self.base_url, self.policy):
             if isinstance(item, Skipped):
                 log.warning("skipped %s: %s", item.path, item.reason)
-                summary.skipped.append({"path": item.path, "reason": item.reason})
+                summary.skipped.append({"path": prefix + item.path, "reason": item.reason})
             else:
+                doc: Document | None = replace(item, path=prefix + item.path) if prefix else item
+                if rewrite is not None and doc is not None:
+                    doc = rewrite(doc)
+                if doc is None:
+                    continue
+                item = doc
                 docs.append(item)
                 summary.warnings.extend({"path": item.path, "warning": w} for w in item.warnings)
                 for warning in item.warnings:
@@ -135,7 +151,9 @@ class Ingestor:
         inventory = index.inventory()
         plans = [self._plan(doc, inventory.get(doc.path)) for doc in docs]
         present = {doc.path for doc in docs}
-        removed = {path: entry.ids for path, entry in inventory.items() if path not in present}
+        removed = {path: entry.ids for path, entry in inventory.items()
+                   if path not in present and path.startswith(prefix)
+                   and (prefix or not path.startswith(self.foreign))}
         changes = ChangeSet(
             added=sorted(p.doc.path for p in plans if p.status == "added"),
             changed=sorted(p.doc.path for p in plans if p.status == "updated"),

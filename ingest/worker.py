@@ -22,8 +22,11 @@ log = logging.getLogger(__name__)
 
 
 def build_ingestor(settings: Settings, store: IndexStore, embedder: Embedder) -> Ingestor:
-    return Ingestor(store, embedder, Bm25Encoder(), settings.data_dir, settings.docs_base_url,
-                    settings.chunk_max_words, VisibilityPolicy.from_settings(settings.visibility))
+    ingestor = Ingestor(store, embedder, Bm25Encoder(), settings.data_dir, settings.docs_base_url,
+                        settings.chunk_max_words, VisibilityPolicy.from_settings(settings.visibility))
+    # The docs folder's runs leave the named sources' pages alone (they share the index).
+    ingestor.foreign = tuple(f"{source.name}/" for source in settings.sources)
+    return ingestor
 
 
 def run(settings: Settings, docs_dir: Path | None = None, *, rebuild: bool = False,

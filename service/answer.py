@@ -8,15 +8,18 @@ every caller; the routes only validate input and map the result.
 from __future__ import annotations
 
 import asyncio
+import functools
 import re
 import time
 from dataclasses import dataclass, field
 from typing import Any
 
+from docent.embedder import Embedder
 from docent.errors import ModelUnavailableError
 from docent.schema import Access, Hit
 from docent.settings import ChatSettings
-from service import extractive, guard, prompts
+from docent.sparse import Bm25Encoder
+from service import extractive, guard, prompt_budget, prompts
 from service.citations import attribute, check
 from service.grounding import Grounding, Thresholds, Verifier
 from service.llm.chat_types import ChatMessage, ChatModel, ResponseFormat
@@ -66,6 +69,8 @@ class Answer:
     removed_markers: list[int] = field(default_factory=list)
     timings_ms: dict[str, float] = field(default_factory=dict)
     reused: bool = False  # the caller's reuse hook already holds this answer (no text here)
+    cached: bool = False  # served from the answer cache (service/answer_cache.py): no model call
+    cache_id: str | None = None  # the cache entry this answer came from or created (feedback evicts it)
 
 
 @dataclass(slots=True)
@@ -83,6 +88,10 @@ class Prepared:
     mode: str = "generative"
     units: list[extractive.Unit] = field(default_factory=list)  # what the extractive prompt offers
     response_format: ResponseFormat | None = None
+    # What the model sees of each source (the kept units; "" for a source left out): the
+    # verifier and the citation attribution check against this, not the whole chunk.
+    seen: list[str] = field(default_factory=list)
+    prompt_tokens: int = 0  # as counted for the budget (the model reports its own count)
 
     def left_s(self) -> float:
         """Seconds of the model budget left (never negative)."""
@@ -94,13 +103,19 @@ def source_texts(hits: list[Hit], max_chars: int | None = None) -> list[str]:
     return [h.text[:max_chars] for h in hits]
 
 
-def build_messages(question: str, hits: list[Hit], max_source_chars: int | None = None) -> list[ChatMessage]:
-    """System prompt first and unchanging, so llama.cpp reuses its KV cache across requests."""
-    texts = source_texts(hits, max_source_chars)  # cut before fencing, so a cut-off tag is fenced too
+def build_messages(question: str, hits: list[Hit], max_source_chars: int | None = None, *,
+                   texts: list[str] | None = None) -> list[ChatMessage]:
+    """System prompt first and unchanging, so llama.cpp reuses its KV cache across requests.
+
+    ``texts``: what to show of each source (the budgeted selection); a source whose text is
+    empty is left out, and the others keep their numbers.
+    """
+    if texts is None:
+        texts = source_texts(hits, max_source_chars)  # cut before fencing, so a cut-off tag is fenced too
     sources = "\n".join(
         prompts.render("source", n=str(i), title=guard.attr(str(h.payload.get("title", ""))),
                        section=guard.attr(h.section), text=guard.fence(text))
-        for i, (h, text) in enumerate(zip(hits, texts, strict=True), start=1)
+        for i, (h, text) in enumerate(zip(hits, texts, strict=True), start=1) if text
     )
     return [
         {"role": "system", "content": prompts.render("answer_system")},
@@ -108,11 +123,44 @@ def build_messages(question: str, hits: list[Hit], max_source_chars: int | None 
     ]
 
 
-def _extractive_prompt(question: str, hits: list[Hit],
-                       max_source_chars: int) -> tuple[list[extractive.Unit], list[ChatMessage]]:
-    """The numbered units of the sources and the prompt that offers them (regex work: run in a thread)."""
-    units = extractive.units(source_texts(hits, max_source_chars))
-    return units, extractive.build_messages(question, hits, units)
+@dataclass(slots=True)
+class Fitted:
+    """A prompt within the token budget: its messages, the units it offers, what it shows of each source."""
+
+    messages: list[ChatMessage]
+    units: list[extractive.Unit]  # the extractive prompt's numbered units ([] for a generative prompt)
+    seen: list[str]
+    tokens: int
+
+
+def fit_prompt(question: str, query: str, hits: list[Hit], *, mode: str, chat: ChatSettings,
+               embedder: Embedder | None, sparse: Bm25Encoder, count: prompt_budget.TokenCounter) -> Fitted:
+    """The prompt for ``mode``, holding the units of each source that bear on ``query``
+    within ``chat.prompt_token_budget`` tokens (0: whole sources, cut at max_source_chars).
+
+    Blocking (embedding, regex and tokenizer work): run it in a thread.
+    """
+    texts = source_texts(hits, chat.max_source_chars)
+    if not chat.prompt_token_budget:
+        if mode == "extractive":
+            units = extractive.units(texts)
+            messages = extractive.build_messages(question, hits, units)
+        else:
+            units, messages = [], build_messages(question, hits, texts=texts)
+        return Fitted(messages, units, texts, prompt_budget.prompt_tokens(messages, count))
+    pool = extractive.candidates(texts)
+    scores = prompt_budget.relevance(query, pool, embedder=embedder, sparse=sparse)
+    numbers = prompt_budget.step_numbers(pool)
+
+    def messages_for(kept: list[extractive.Unit]) -> list[ChatMessage]:
+        if mode == "extractive":
+            return extractive.build_messages(question, hits, extractive.renumber(kept))
+        return build_messages(question, hits, texts=prompt_budget.source_texts(kept, len(hits), numbers))
+
+    kept, messages, tokens = prompt_budget.fit(pool, scores, budget=chat.prompt_token_budget, count=count,
+                                               messages_for=messages_for)
+    seen = prompt_budget.source_texts(kept, len(hits), numbers)
+    return Fitted(messages, extractive.renumber(kept) if mode == "extractive" else [], seen, tokens)
 
 
 async def rewrite_query(question: str, history: list[dict[str, str]], *, model: ChatModel, mode: str,
@@ -141,7 +189,20 @@ async def rewrite_query(question: str, history: list[dict[str, str]], *, model: 
 async def prepare(question: str, history: list[dict[str, str]], *, access: Access, retriever: Retriever,
                   model: ChatModel, chat: ChatSettings, reranker: Reranker | None = None,
                   mode: str = "generative") -> Prepared:
-    """Rewrite, retrieve, rerank, and decide whether to abstain before generating."""
+    """Rewrite, retrieve, rerank, decide whether to abstain, and build the prompt before generating."""
+    prep = await find_sources(question, history, access=access, retriever=retriever, model=model, chat=chat,
+                              reranker=reranker, mode=mode)
+    return await fit(prep, retriever=retriever, model=model, chat=chat)
+
+
+async def find_sources(question: str, history: list[dict[str, str]], *, access: Access, retriever: Retriever,
+                       model: ChatModel, chat: ChatSettings, reranker: Reranker | None = None,
+                       mode: str = "generative") -> Prepared:
+    """Rewrite, retrieve, rerank and decide whether to abstain: the sources, before any prompt work.
+
+    Starts the request deadline. The prompt is empty until :func:`fit` builds it, so a
+    stream can show the sources while the prompt is still being chosen.
+    """
     timings: dict[str, float] = {}
     deadline = time.monotonic() + (chat.deadline_s or DEFAULT_DEADLINE_S)
     t0 = time.perf_counter()
@@ -160,24 +221,34 @@ async def prepare(question: str, history: list[dict[str, str]], *, access: Acces
         reason = "no_results"
     elif retrieval.top_similarity < chat.min_similarity:
         reason = "low_relevance"
-    # Fencing is regex work over document text: off the event loop, like retrieval.
-    units: list[extractive.Unit] = []
-    response_format = None
-    if mode == "extractive":
-        units, messages = await asyncio.to_thread(_extractive_prompt, question, retrieval.hits, chat.max_source_chars)
-        response_format = extractive.response_format(units)
-    else:
-        messages = await asyncio.to_thread(build_messages, question, retrieval.hits, chat.max_source_chars)
-    verifier = None
-    if chat.verify and not reason:
+    return Prepared(question, query, retrieval, [], timings, reason, deadline, mode=mode)
+
+
+async def fit(prep: Prepared, *, retriever: Retriever, model: ChatModel, chat: ChatSettings) -> Prepared:
+    """Fill in the prompt over ``prep``'s sources (within the token budget) and the verifier.
+
+    An abstention without the model needs no prompt: ``prep`` comes back as it was.
+    """
+    if prep.abstain_reason:
+        return prep
+    # Choosing the units, fencing and counting are work over document text: off the event loop.
+    t2 = time.perf_counter()
+    count = model.count_tokens if isinstance(model, prompt_budget.CountsTokens) else prompt_budget.estimate_tokens
+    hits = prep.retrieval.hits
+    fitted = await asyncio.to_thread(functools.partial(fit_prompt, prep.question, prep.query, hits, mode=prep.mode,
+                                                       chat=chat, embedder=retriever.embedder,
+                                                       sparse=retriever.sparse, count=count))
+    prep.timings_ms["prompt"] = (time.perf_counter() - t2) * 1000
+    prep.messages, prep.units, prep.seen, prep.prompt_tokens = fitted.messages, fitted.units, fitted.seen, fitted.tokens
+    prep.response_format = extractive.response_format(fitted.units) if prep.mode == "extractive" else None
+    if chat.verify:
         # What the model saw of each source: its title and section too, not only the text.
-        seen = [f"{h.payload.get('title', '')}\n{h.section}\n{text}"
-                for h, text in zip(retrieval.hits, source_texts(retrieval.hits, chat.max_source_chars), strict=True)]
-        verifier = Verifier(seen, embed=retriever.embedder.embed_documents if chat.verify_with_embeddings else None,
-                            thresholds=Thresholds(chat.min_support, chat.borderline_support,
-                                                  chat.min_sentence_similarity))
-    return Prepared(question, query, retrieval, messages, timings, reason, deadline, verifier, mode, units,
-                    response_format)
+        seen = [f"{h.payload.get('title', '')}\n{h.section}\n{text}" for h, text in zip(hits, fitted.seen, strict=True)]
+        prep.verifier = Verifier(seen,
+                                 embed=retriever.embedder.embed_documents if chat.verify_with_embeddings else None,
+                                 thresholds=Thresholds(chat.min_support, chat.borderline_support,
+                                                       chat.min_sentence_similarity))
+    return prep
 
 
 def _citations(hits: list[Hit], cited: list[int]) -> list[Citation]:
@@ -220,7 +291,7 @@ def ground(prep: Prepared, raw: str, chat: ChatSettings) -> tuple[str, Grounding
     """
     # Markers for unmarked sentences one source clearly supports (an extractive rendering has all its markers).
     if chat.attribute_citations and prep.mode != "extractive":
-        raw = attribute(raw, source_texts(prep.retrieval.hits, chat.max_source_chars))
+        raw = attribute(raw, prep.seen or source_texts(prep.retrieval.hits, chat.max_source_chars))
     if prep.verifier is None:
         return raw, None
     grounding = prep.verifier.verify(raw)

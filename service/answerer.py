@@ -17,17 +17,21 @@ from dataclasses import dataclass
 from typing import Literal
 
 from docent.errors import ModelUnavailableError
-from docent.schema import Access
+from docent.schema import Access, Hit
 from docent.settings import ChatSettings
 from service import guard
-from service.answer import Answer, Prepared, abstention, degraded, finish, ground, prepare, reused
+from service.answer import Answer, Prepared, abstention, degraded, find_sources, finish, fit, ground, prepare, reused
+from service.answer_cache import AnswerCache, Probe
 from service.citations import split_sentences
 from service.llm.chat_types import ChatModel, StreamEnd, TextDelta
 from service.prompts import NOT_IN_DOCS
 from service.retrieval import Reranker, Retriever
 
 EXTRACT_MAX_TOKENS = 160  # {"ids": [eight ids]} is a few dozen tokens; the rest is slack for odd spacing
-StreamItem = tuple[Literal["delta"], str] | tuple[Literal["final"], Answer]
+# "sources" comes first, right after retrieval and before any model work: the candidate
+# sources in the order the prompt numbers them (the access-filtered retrieval hits).
+StreamItem = (tuple[Literal["sources"], list[Hit]] | tuple[Literal["delta"], str]
+              | tuple[Literal["final"], Answer])
 
 # Asked once the exact prompt is known, before generating: True means the caller already
 # holds the answer to this prompt (the evaluation's reuse across runs), so the model is
@@ -68,6 +72,8 @@ class Answerer:
     chat: ChatSettings
     reranker: Reranker | None = None
     mode: Literal["extractive", "generative"] = "generative"  # see service/extractive.resolve_mode
+    # Repeats and close paraphrases of single-turn questions (service/answer_cache.py); None: off.
+    cache: AnswerCache | None = None
 
     async def prepare(self, question: str, history: list[dict[str, str]], access: Access) -> Prepared:
         """Rewrite, retrieve, rerank and decide whether to abstain; starts the request deadline."""
@@ -81,12 +87,23 @@ class Answerer:
     async def answer(self, question: str, history: list[dict[str, str]], access: Access, *,
                      reuse: ReuseHook | None = None) -> Answer:
         """Answer one question, with citations, or abstain honestly."""
+        probe = None
+        if self.cache is not None and reuse is None:  # a reuse hook (the evaluation) wants fresh answers
+            hit, probe = await asyncio.to_thread(self.cache.lookup, question, history, access)
+            if hit is not None:
+                return hit
         prep = await self.prepare(question, history, access)
         if prep.abstain_reason:
             return abstention(prep, prep.abstain_reason)
         if reuse is not None and reuse(prep):
             return reused(prep)
-        return await self._complete(prep)
+        return await self._keep(probe, await self._complete(prep))
+
+    async def _keep(self, probe: Probe | None, ans: Answer) -> Answer:
+        """File a fresh final answer in the cache (it keeps only answerable, non-degraded ones)."""
+        if self.cache is not None and probe is not None:
+            ans.cache_id = await asyncio.to_thread(self.cache.store, probe, ans)
+        return ans
 
     async def _complete(self, prep: Prepared) -> Answer:
         t0 = time.perf_counter()
@@ -105,7 +122,7 @@ class Answerer:
 
     async def stream(self, question: str, history: list[dict[str, str]],
                      access: Access) -> AsyncIterator[StreamItem]:
-        """Like :meth:`answer`, yielding text deltas as they come and the checked answer last.
+        """Like :meth:`answer`, yielding the sources first, text deltas as they come and the checked answer last.
 
         Deltas are held back while they could still be the start of the abstention
         sentinel, so a declined answer never flashes on screen. With the verifier on, text
@@ -113,12 +130,25 @@ class Answerer:
         never shown; an extractive answer arrives as one delta. The final answer (invalid
         markers removed, withdrawn sentences listed) replaces the streamed text in the client.
         """
-        prep = await self.prepare(question, history, access)
+        probe = None
+        if self.cache is not None:
+            hit, probe = await asyncio.to_thread(self.cache.lookup, question, history, access)
+            if hit is not None:  # no retrieval, no model: the stored sources, text and answer at once
+                yield ("sources", hit.retrieval.hits)
+                yield ("delta", hit.text)
+                yield ("final", hit)
+                return
+        prep = await find_sources(question, history, access=access, retriever=self.retriever, model=self.model,
+                                  chat=self.chat, reranker=self.reranker, mode=self.mode)
+        # Before any prompt or model work, so the client can show where it is looking at once; an
+        # abstention before the model sends them too (what was searched), then its final.
+        yield ("sources", prep.retrieval.hits)
         if prep.abstain_reason:
             yield ("final", abstention(prep, prep.abstain_reason))
             return
+        prep = await fit(prep, retriever=self.retriever, model=self.model, chat=self.chat)
         if prep.mode == "extractive":  # a JSON choice is nothing to stream: show its rendering at once
-            ans = await self._complete(prep)
+            ans = await self._keep(probe, await self._complete(prep))
             if ans.answerable:
                 yield ("delta", ans.text)
             yield ("final", ans)
@@ -175,4 +205,5 @@ class Answerer:
                 yield ("delta", shown[len(emitted):])  # the last sentence, verified now the reply is complete
         prep.timings_ms["generate"] = (time.perf_counter() - t0) * 1000
         end = end or StreamEnd(model="", prompt_tokens=0, completion_tokens=0, fallback_used=False)
-        yield ("final", await asyncio.to_thread(functools.partial(self._finish, prep, raw, end)))
+        final = await asyncio.to_thread(functools.partial(self._finish, prep, raw, end))
+        yield ("final", await self._keep(probe, final))

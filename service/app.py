@@ -7,12 +7,15 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import APIRouter, FastAPI
+from starlette.routing import Route
 
 from docent.settings import Settings
 from service import observability
 from service.api import access, errors
 from service.api.limits import BodySizeLimit, HeadAsGet
-from service.api.routes import admin, chat, console, health, metrics, pages, search, widget
+from service.api.routes import admin, chat, console, gaps, handoff, health, llms, metrics, openai, pages, search, widget
+from service.api.routes import sources as sources_routes
+from service.mcp_server import HttpEndpoint
 from service.runtime import Runtime
 
 
@@ -28,9 +31,12 @@ def create_app(settings: Settings, *, runtime: Runtime | None = None,
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         owned = runtime is None
         app.state.runtime = runtime or Runtime.build(settings, lock_info=lock_info)
+        app.state.runtime.handoffs.start_background()  # retries undelivered handoffs (when configured)
         try:
-            yield
+            async with mcp.running():  # the MCP session manager's task group lives as long as the app
+                yield
         finally:
+            app.state.runtime.handoffs.stop_background()
             if owned:
                 app.state.runtime.close()
 
@@ -45,6 +51,7 @@ def create_app(settings: Settings, *, runtime: Runtime | None = None,
         swagger_ui_oauth2_redirect_url="/api-docs/oauth2-redirect",
         lifespan=lifespan,
     )
+    mcp = HttpEndpoint(lambda: app.state.runtime, settings.max_request_bytes)
     errors.install(app)
     app.add_middleware(HeadAsGet)  # innermost: logs and metrics still see HEAD
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_request_bytes)  # inside CORS: 413s carry its headers
@@ -56,9 +63,15 @@ def create_app(settings: Settings, *, runtime: Runtime | None = None,
     app.include_router(search.router)
     app.include_router(widget.router)
     app.include_router(console.router)
+    app.include_router(handoff.router)
+    app.include_router(gaps.router)
+    app.include_router(openai.router)
+    app.include_router(llms.router)  # before pages: /docs/{path}.md is Markdown, /docs/{path} HTML
+    app.router.routes.append(Route("/mcp", endpoint=mcp))  # MCP streamable HTTP (service/mcp_server.py)
     for router in extra_routers:
         app.include_router(router)
     app.include_router(admin.router)
+    app.include_router(sources_routes.router)
     app.include_router(pages.router)  # last: it owns "/" and "/docs/{path}"
     access.declare(app)
     return app

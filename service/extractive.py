@@ -129,6 +129,19 @@ def units(texts: list[str], *, max_units: int = 80) -> list[Unit]:
             for uid, (s, p) in enumerate(picked, start=1)]
 
 
+def candidates(texts: list[str]) -> list[Unit]:
+    """Every answerable unit of each source text, ids ascending through the sources (no cap:
+    ``service/prompt_budget.py`` chooses which of them the prompt offers)."""
+    found = [(s, p, kind, text) for s, text_ in enumerate(texts) for p, (kind, text) in enumerate(_blocks(text_))]
+    return [Unit(uid, s + 1, text, kind, p) for uid, (s, p, kind, text) in enumerate(found, start=1)]
+
+
+def renumber(chosen: list[Unit]) -> list[Unit]:
+    """``chosen`` in source order with ids 1..n: the same choice always gets the same ids."""
+    ordered = sorted(chosen, key=lambda u: (u.source, u.position))
+    return [Unit(uid, u.source, u.text, u.kind, u.position) for uid, u in enumerate(ordered, start=1)]
+
+
 def build_messages(question: str, hits: list[Hit], units: list[Unit]) -> list[ChatMessage]:
     """System prompt first and unchanging (llama.cpp reuses its KV cache); sources list their units."""
     sources = "\n".join(

@@ -1,8 +1,9 @@
-"""An in-memory sliding-window rate limiter (per process).
+"""Sliding-window rate limits: the ``Limiter`` interface and its in-memory (per-process) form.
 
 Good enough for one API process: each key keeps the timestamps of its recent hits.
-Several workers each count separately, so the effective limit is per worker; a
-shared limiter (Redis) would replace this class behind the same ``hit`` method.
+Several workers each count separately, so the effective limit is per worker; with
+``DOCENT_REDIS_URL`` set, ``service.shared_state.RedisLimiter`` counts for all of
+them behind the same ``hit``/``wait`` methods.
 """
 
 from __future__ import annotations
@@ -12,10 +13,24 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable
+from typing import Protocol
 
 from fastapi import Request
 
 from docent.errors import RateLimitedError
+
+
+class Limiter(Protocol):
+    """At most ``limit`` hits per ``window_s`` seconds for each key."""
+
+    limit: int
+    window_s: float
+
+    def hit(self, key: str) -> float | None:
+        """Count one hit; ``None`` if allowed, else seconds until one is allowed (a refusal is not counted)."""
+
+    def wait(self, key: str) -> float | None:
+        """Like ``hit`` without counting."""
 
 
 class SlidingWindowLimiter:
@@ -74,7 +89,7 @@ def retry_after_header(seconds: float) -> str:
     return str(max(1, math.ceil(seconds)))
 
 
-def enforce(limiter: SlidingWindowLimiter, key: str, what: str) -> None:
+def enforce(limiter: Limiter, key: str, what: str) -> None:
     """Count a hit for ``key``; over the limit, 429 with Retry-After ("from this <what>")."""
     wait = limiter.hit(key)
     if wait is not None:
@@ -99,8 +114,10 @@ class FailedAuthThrottle:
     cannot be guessed faster than that. Requests without credentials are not affected.
     """
 
-    def __init__(self, limit_per_minute: int, clock: Callable[[], float] = time.monotonic) -> None:
-        self._failures = SlidingWindowLimiter(limit_per_minute, 60.0, clock)
+    def __init__(self, limit_per_minute: int, clock: Callable[[], float] = time.monotonic, *,
+                 limiter: Limiter | None = None) -> None:
+        # ``limiter`` (a shared one, several workers) replaces the per-process count.
+        self._failures = limiter or SlidingWindowLimiter(limit_per_minute, 60.0, clock)
 
     def check(self, address: str) -> None:
         """429 while ``address`` is over its failure budget."""

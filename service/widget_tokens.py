@@ -4,7 +4,8 @@ The widget's page holds no secret. Its public site id only lets an allowed origi
 mint a session token; the token only ever grants public visibility, expires after
 ``widget.token_ttl_s``, and is rate limited per session and per IP. Tokens are
 ``v1.<payload>.<mac>`` with an HMAC-SHA256 over the payload (stdlib only), so any
-process holding the same ``widget.token_secret`` can verify them without a store.
+process holding the same ``widget.token_secret`` can verify them without a store (with
+``DOCENT_REDIS_URL`` and no secret set, workers share one random key through Redis).
 """
 
 from __future__ import annotations
@@ -23,7 +24,8 @@ from fastapi import Request
 
 from docent.errors import ForbiddenError, ForgedTokenError, UnauthorizedError
 from docent.settings import Site, WidgetSettings
-from service.rate_limit import SlidingWindowLimiter, client_address, enforce
+from service.rate_limit import client_address, enforce
+from service.shared_state import SharedSecret, SharedState, build_limiter
 
 if TYPE_CHECKING:
     from service.runtime import Runtime
@@ -110,15 +112,24 @@ def allowed_origins(widget: WidgetSettings) -> list[str]:
 class WidgetGuard:
     """Mints and checks session tokens, and applies the widget's rate limits."""
 
-    def __init__(self, widget: WidgetSettings) -> None:
-        # Without a configured secret, tokens die with the process: fine for one
-        # process, wrong for several workers (each would reject the others' tokens).
-        self.secret = widget.token_secret.encode() if widget.token_secret else secrets.token_bytes(32)
+    def __init__(self, widget: WidgetSettings, shared: SharedState | None = None) -> None:
+        # The token key: the configured one; else with Redis (several workers) one random
+        # key shared through it; else a random key per process (tokens die with it).
+        self._secret: bytes | SharedSecret = (
+            widget.token_secret.encode() if widget.token_secret
+            else SharedSecret(shared, "widget:token-secret") if shared is not None
+            else secrets.token_bytes(32))
         self.ttl_s = widget.token_ttl_s
         self.sites = {site.site_id: site for site in widget.sites}
         self.origins = set(allowed_origins(widget))
-        self.per_token = SlidingWindowLimiter(widget.rate_per_minute_token, 60.0)
-        self.per_ip = SlidingWindowLimiter(widget.rate_per_minute_ip, 60.0)
+        # Anonymous budgets: while Redis is down they refuse (429) rather than go uncounted.
+        self.per_token = build_limiter(shared, "widget-session", widget.rate_per_minute_token, on_outage="closed")
+        self.per_ip = build_limiter(shared, "ip", widget.rate_per_minute_ip, on_outage="closed")
+
+    @property
+    def secret(self) -> bytes:
+        """The HMAC key tokens are signed with (the same in every worker when shared)."""
+        return self._secret if isinstance(self._secret, bytes) else self._secret.get()
 
     @staticmethod
     def allows(site: Site, origin: str, request: Request) -> bool:

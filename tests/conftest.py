@@ -133,6 +133,16 @@ def edge_store(settings: Settings) -> Iterator[object]:
     yield store
     store.close()
 
+@pytest.fixture
+def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
+    """A real redis-server on a free loopback port (tests/redis_server.py); ``.url``, ``stop()``, ``start()``."""
+    from tests import redis_server as rs
+
+    rs.require()
+    with rs.running_redis(tmp_path_factory.mktemp("redis")) as server:
+        yield server
+
+
 @pytest.fixture(scope="module")
 def pg_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A throwaway PostgreSQL server for the module (the compose deployment's conversation store)."""

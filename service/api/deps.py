@@ -34,7 +34,17 @@ def get_runtime(request: Request) -> Runtime:
 
 RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
 _api_key = APIKeyHeader(name="X-API-Key", auto_error=False, description="Staff API key (internal docs).")
-_bearer = HTTPBearer(auto_error=False, description="Widget session token from POST /v1/widget/session.")
+_bearer = HTTPBearer(auto_error=False, description="Widget session token from POST /v1/widget/session, "
+                                                     "or a staff API key (OpenAI and MCP clients).")
+
+
+PUBLIC_BEARER = "public"
+"""``Authorization: Bearer public``: no credentials (OpenAI clients cannot leave the key empty)."""
+
+
+def _widget_token_shaped(token: str) -> bool:
+    # Widget session tokens are "v1.<payload>.<mac>" (service/widget_tokens.py); staff keys are not.
+    return token.startswith("v1.") and token.count(".") == 2
 
 
 def get_caller(request: Request, runtime: RuntimeDep, key: Annotated[str | None, Depends(_api_key)],
@@ -46,6 +56,11 @@ def get_caller(request: Request, runtime: RuntimeDep, key: Annotated[str | None,
     ``auth.failures_per_minute_ip`` its credentials get 429 without being checked.
     """
     token = bearer.credentials if bearer else None
+    if token == PUBLIC_BEARER:
+        token = None  # OpenAI clients must send some key: this one asks for the public docs
+    elif token and not key and not _widget_token_shaped(token):
+        # OpenAI-style clients (and MCP clients) send their key as "Authorization: Bearer".
+        key, token = token, None
     address = client_address(request)
     failures = runtime.auth_failures
     if key or token:

@@ -47,6 +47,18 @@ class CitationOut(BaseModel):
     doc_path: str
 
 
+class SourceOut(BaseModel):
+    """A candidate source, as the prompt numbers it; sent before the answer (SSE `sources`)."""
+
+    n: int = Field(description="The source's number in the prompt (1 is the first retrieved).")
+    chunk_id: str
+    title: str
+    section: str = Field(description="The heading path below the page title, e.g. \"Setup > Proxy\".")
+    url: str = Field(description="Doc URL including the #anchor of the section.")
+    snippet: str = Field(description="The start of the source's text, markup removed (about 200 characters).")
+    doc_path: str
+
+
 class Usage(BaseModel):
     model: str
     prompt_tokens: int
@@ -62,6 +74,10 @@ class Handoff(BaseModel):
 class ChatResponse(BaseModel):
     answer: str = Field(description="Answer text with inline [n] markers.")
     citations: list[CitationOut]
+    sources: list[SourceOut] = Field(
+        default_factory=list,
+        description="Every source the answer was looked for in (the caller may see all of them), in prompt order; "
+                    "the citations are among them.")
     answerable: bool
     conversation_id: str
     message_id: int
@@ -79,6 +95,8 @@ class ChatResponse(BaseModel):
         None, description="Supported share of the model's checked sentences before withdrawal (null: none checked).")
     answer_mode: str = Field("generative", description="extractive (source sentences verbatim) or generative.")
     rewritten_query: str
+    cached: bool = Field(False, description="Served from the answer cache: an earlier answer to the same or a "
+                                            "closely paraphrased question, its sources checked unchanged.")
 
 
 class SearchRequest(BaseModel):

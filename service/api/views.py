@@ -2,12 +2,41 @@
 
 from __future__ import annotations
 
+import re
 import time
 from dataclasses import asdict
 
+from docent.schema import Hit
 from docent.settings import ChatSettings
 from service.answer import Answer
-from service.api.schemas import ChatResponse
+from service.api.schemas import ChatResponse, SourceOut
+
+SNIPPET_CHARS = 200
+# Document text is hostile input: every pattern here is linear (bounded, no nested quantifiers).
+_NOISE_LINE = re.compile(r"^[ \t]{0,8}(?:#{1,6}[ \t]|```|~~~|\|?[ \t]{0,4}:?-{3,}).*$", re.M)
+_LINK = re.compile(r"!?\[([^\]\n]{0,300})\]\([^)\s]{0,1000}\)")
+_MARKS = re.compile(r"^[ \t]{0,8}(?:[-*+>][ \t]|\d{1,3}[.)][ \t])|\*\*|__|`|\|", re.M)
+_SPACE = re.compile(r"\s+")
+
+
+def snippet(text: str, limit: int = SNIPPET_CHARS) -> str:
+    """The start of a chunk's text as plain prose: headings, fences and markup dropped, cut at a word."""
+    head = text[: limit * 6]  # enough prose survives the clean-up; the rest is never scanned
+    plain = _SPACE.sub(" ", _MARKS.sub(" ", _LINK.sub(r"\1", _NOISE_LINE.sub(" ", head)))).strip()
+    if len(plain) <= limit:
+        return plain
+    cut = plain[:limit]
+    return (cut.rsplit(" ", 1)[0] if " " in cut else cut).rstrip(" ,;:.") + " …"
+
+
+def to_sources(hits: list[Hit]) -> list[SourceOut]:
+    """The candidate sources, numbered as the prompt numbers them: the SSE `sources` event and the JSON field.
+
+    ``hits`` is the retriever's access-filtered list, so nothing here is beyond the caller's reach.
+    """
+    return [SourceOut(n=n, chunk_id=h.chunk_id, title=str(h.payload.get("title", "")), section=h.section,
+                      url=str(h.payload.get("url", "")), snippet=snippet(h.text), doc_path=h.doc_path)
+            for n, h in enumerate(hits, start=1)]
 
 
 def to_response(ans: Answer, chat: ChatSettings, cid: str, message_id: int, started: float) -> ChatResponse:
@@ -16,6 +45,7 @@ def to_response(ans: Answer, chat: ChatSettings, cid: str, message_id: int, star
     return ChatResponse.model_validate({
         "answer": ans.text,
         "citations": [asdict(c) for c in ans.citations],
+        "sources": to_sources(ans.retrieval.hits),
         "answerable": ans.answerable,
         "conversation_id": cid,
         "message_id": message_id,
@@ -30,4 +60,5 @@ def to_response(ans: Answer, chat: ChatSettings, cid: str, message_id: int, star
         "grounding": ans.grounding,
         "answer_mode": ans.answer_mode,
         "rewritten_query": ans.rewritten_query,
+        "cached": ans.cached,
     })

@@ -16,12 +16,15 @@ from collections.abc import AsyncIterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+import litellm
 from litellm.router import Router
 
 from docent.errors import DocentError, ModelUnavailableError
 from docent.settings import LLMSettings
 from service.llm.chat_types import ChatMessage, Completion, ResponseFormat, StreamEnd, StreamEvent, TextDelta
-from service.llm.local_provider import register_local_provider
+from service.llm.local_provider import PROVIDER as LOCAL_PROVIDER
+from service.llm.local_provider import LocalLLM, register_local_provider
+from service.llm.provider_util import find_provider
 from service.llm.router_factory import PRIMARY, build_router
 
 log = logging.getLogger(__name__)
@@ -64,8 +67,11 @@ def _answered_by(hidden: Mapping[str, Any] | None, fallback_model: str) -> tuple
 class RouterChatModel:
     """``ChatModel`` over a LiteLLM Router whose first group is ``primary``."""
 
-    def __init__(self, router: Router, *, timeout_s: float, temperature: float, max_tokens: int) -> None:
+    def __init__(self, router: Router, *, timeout_s: float, temperature: float, max_tokens: int,
+                 model: str = "", seed: int | None = None) -> None:
         self._router = router
+        self._seed = seed  # same prompt, same sample (see LLMSettings.seed)
+        self._model = model  # the primary model string, for counting tokens
         self._timeout_s = timeout_s
         self._temperature = temperature
         self._max_tokens = max_tokens
@@ -79,7 +85,17 @@ class RouterChatModel:
         """
         register_local_provider(llm, models_dir)
         return cls(build_router(llm), timeout_s=llm.timeout_s, temperature=llm.temperature,
-                   max_tokens=llm.max_tokens)
+                   max_tokens=llm.max_tokens, model=llm.model, seed=llm.seed)
+
+    def count_tokens(self, text: str) -> int:
+        """Tokens of ``text`` for the primary model: llama.cpp's own tokenizer for ``docent-local``
+        (loading the model if needed), LiteLLM's count (the provider's tokenizer where it knows
+        one, else an OpenAI one) for anything else. Prompt budgets are counted with it."""
+        provider, _, name = self._model.partition("/")
+        handler = find_provider(LOCAL_PROVIDER) if provider == LOCAL_PROVIDER else None
+        if isinstance(handler, LocalLLM):
+            return handler.count_tokens(name, text)
+        return int(litellm.token_counter(model=self._model or "gpt-4o-mini", text=text))
 
     def _request(
         self,
@@ -98,6 +114,8 @@ class RouterChatModel:
         }
         if response_format is not None:
             request["response_format"] = dict(response_format)
+        if self._seed is not None:
+            request["seed"] = self._seed
         return request
 
     async def complete(

@@ -6,17 +6,30 @@ llama-cpp-python keeps the evaluated tokens and re-evaluates only what differs f
 previous prompt. Callers should therefore keep the system prompt first and
 byte-for-byte stable (no timestamps or request ids in it) so that consecutive RAG
 prompts share that prefix and skip its prefill.
+
+Warm prefixes: a runner evaluates the system prompts it is given (``warm``) once, when it
+loads, and keeps a snapshot of the context after each (a few MB: the KV cells of ~200
+tokens). A request whose system prompt has a snapshot, arriving when the context holds
+something else (the follow-up rewrite prompt, the other answer mode's prompt), starts
+from that snapshot instead of evaluating the system prompt again. llama-cpp-python's own
+``LlamaRAMCache`` would keep several prefixes too, but every save copies the whole
+logits buffer (n_batch x vocabulary floats, ~300 MB for Qwen2.5), which its capacity does
+not count.
 """
 
 from __future__ import annotations
 
+import ctypes
 import os
 import threading
 import time
-from collections.abc import Generator, Iterator, Mapping
+from collections.abc import Generator, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, cast
+
+import numpy as np
+import numpy.typing as npt
 
 
 class GenerationTimeout(Exception):
@@ -34,6 +47,15 @@ class GenerationStats:
     finish_reason: str = "stop"
     prompt_tokens: int = 0
     completion_tokens: int = 0
+
+
+@dataclass(frozen=True)
+class _Prefix:
+    """The context right after a warm-up: its tokens and llama.cpp's serialised state."""
+
+    tokens: npt.NDArray[np.intc]
+    state: bytes
+    system_tokens: int  # the system prompt's own tokens: a context sharing fewer lacks it
 
 
 def available_cpus() -> int:
@@ -78,7 +100,7 @@ def llama_options(params: Mapping[str, Any]) -> dict[str, Any]:
 class LlamaRunner:
     """A loaded GGUF model and the lock that guards its context."""
 
-    def __init__(self, model_path: Path, *, n_ctx: int, n_threads: int | None) -> None:
+    def __init__(self, model_path: Path, *, n_ctx: int, n_threads: int | None, warm: Sequence[str] = ()) -> None:
         from llama_cpp import Llama  # heavy native import, only when a model is used
 
         threads = n_threads or available_cpus()
@@ -91,6 +113,60 @@ class LlamaRunner:
             n_threads_batch=threads,
             verbose=False,
         )
+        self._prefixes: dict[str, _Prefix] = {}
+        self.restored = 0  # requests that started from a warm snapshot (bench/llm_speed.py reports it)
+        self.warm_s = 0.0  # seconds spent evaluating the warm prefixes at load
+        start = time.perf_counter()
+        for system in dict.fromkeys(warm):
+            self._warm(system)
+        self.warm_s = time.perf_counter() - start
+
+    def count_tokens(self, text: str) -> int:
+        """Tokens of ``text`` in this model's vocabulary (no BOS; special tokens read as text).
+
+        Reads only the vocabulary, so it does not wait for a generation in progress.
+        """
+        return len(self._llama.tokenize(text.encode("utf-8"), add_bos=False, special=False))
+
+    def _warm(self, system: str) -> None:
+        """Evaluate ``system`` as a chat's system prompt and keep a snapshot of the context."""
+        import llama_cpp
+
+        with self._lock:
+            for _ in self._llama.create_chat_completion(
+                    messages=[{"role": "system", "content": system}, {"role": "user", "content": ""}],
+                    max_tokens=1, temperature=0.0, stream=True):
+                pass
+            ctx = self._llama.ctx
+            size = llama_cpp.llama_state_get_size(ctx)
+            buffer = (ctypes.c_uint8 * size)()
+            written = llama_cpp.llama_state_get_data(ctx, buffer, size)
+            self._prefixes[system] = _Prefix(self._llama.input_ids[: self._llama.n_tokens].copy(),
+                                             bytes(buffer)[:written], self.count_tokens(system))
+
+    def _restore(self, messages: list[dict[str, Any]]) -> bool:
+        """Start from the warm snapshot of this request's system prompt if the context lacks it
+        (caller holds the lock). True when it restored."""
+        first = messages[0] if messages else {}
+        prefix = self._prefixes.get(str(first.get("content"))) if first.get("role") == "system" else None
+        if prefix is None:
+            return False
+        import llama_cpp
+
+        m = min(self._llama.n_tokens, len(prefix.tokens))
+        differ = np.nonzero(self._llama.input_ids[:m] != prefix.tokens[:m])[0]
+        shared = int(differ[0]) if differ.size else m
+        if shared >= prefix.system_tokens:  # the context already starts with this system prompt
+            return False
+        buffer = (ctypes.c_uint8 * len(prefix.state)).from_buffer_copy(prefix.state)
+        if llama_cpp.llama_state_set_data(self._llama.ctx, buffer, len(prefix.state)) != len(prefix.state):
+            self._llama.n_tokens = 0  # a partial restore is no state at all: evaluate from scratch (as reset())
+            return False
+        self._llama.input_ids[: len(prefix.tokens)] = prefix.tokens
+        self._llama.n_tokens = len(prefix.tokens)
+        self._llama._requires_eval = True  # llama-cpp-python's own load_state sets it: decode before sampling
+        self.restored += 1
+        return True
 
     def close(self) -> None:
         """Free the native model and context (llama.cpp's __del__ fails at interpreter exit)."""
@@ -122,6 +198,7 @@ class LlamaRunner:
         """
         self._acquire(cancel, deadline)
         try:
+            self._restore(messages)
             # llama-cpp-python's TypedDict unions do not narrow on stream=True.
             chunks = cast(
                 Generator[dict[str, Any], None, None],

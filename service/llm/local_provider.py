@@ -14,7 +14,9 @@ through.
 
 Prompt cache: the context is never reset between calls, so a request whose prompt
 starts with the previous one's tokens re-uses them. Keep the system prompt first and
-stable to benefit (see ``llama_runner``).
+stable to benefit (see ``llama_runner``). When a model loads, Docent's answer system
+prompts are evaluated once and kept as snapshots (``warm``), so the first question after
+a restart, and a question after a follow-up's rewrite prompt, skip that prefill.
 
 Out of process instead: llama.cpp's OpenAI-compatible server serves the same file
 to several workers or another machine. It needs extra packages
@@ -42,6 +44,7 @@ from litellm.llms.custom_llm import CustomLLM
 from litellm.types.utils import GenericStreamingChunk, ModelResponse
 
 from docent.settings import LLMSettings
+from service import prompts
 from service.llm.llama_runner import (
     GenerationCancelled,
     GenerationStats,
@@ -69,6 +72,13 @@ class LocalConfig:
     models_dir: Path
     n_ctx: int = 4096
     n_threads: int | None = None
+    # System prompts evaluated when a model loads (the last stays in the context).
+    warm: tuple[str, ...] = ()
+
+
+def system_prompts() -> tuple[str, ...]:
+    """Docent's answer system prompts, the extractive one last (the small-model default)."""
+    return prompts.render("answer_system"), prompts.render("extract_system")
 
 
 class LocalLLM(CustomLLM):
@@ -94,9 +104,13 @@ class LocalLLM(CustomLLM):
             if runner is None:
                 if not self._runners:
                     atexit.register(self.close)
-                runner = LlamaRunner(path, n_ctx=config.n_ctx, n_threads=config.n_threads)
+                runner = LlamaRunner(path, n_ctx=config.n_ctx, n_threads=config.n_threads, warm=config.warm)
                 self._runners[key] = runner
         return runner
+
+    def count_tokens(self, model: str, text: str) -> int:
+        """Tokens of ``text`` with ``model``'s own tokenizer (loads the model on first use)."""
+        return self.runner(model).count_tokens(text)
 
     def close(self) -> None:
         """Unload every model (called at exit; a later request loads them again)."""
@@ -182,7 +196,7 @@ def register_local_provider(llm: LLMSettings, models_dir: Path) -> LocalLLM:
     Safe to call from every entry point: a second call keeps the handler and its loaded
     models, and only updates the models dir and context sizing for later loads.
     """
-    config = LocalConfig(models_dir=models_dir, n_ctx=llm.n_ctx, n_threads=llm.n_threads)
+    config = LocalConfig(models_dir=models_dir, n_ctx=llm.n_ctx, n_threads=llm.n_threads, warm=system_prompts())
     handler = register_provider(PROVIDER, lambda: LocalLLM(config), LocalLLM)
     handler.config = config
     return handler

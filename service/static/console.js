@@ -99,8 +99,26 @@
           [h("span", { "class": "t", text: d.title + " · " + d.path }), h("span", { "class": "m", text: d.visibility + " · " + found })])]);
       }), "No flagged docs.");
     }).catch(function () { fill($("flags"), [], "Flags unavailable."); });
+    loadCache();
     loadEvals();
   }
+  // --- answer cache: list, purge one, purge all ------------------------------------------------
+  function loadCache() {
+    api("/v1/console/cache?limit=50").then(function (b) {
+      fill($("cache"), b.entries.map(function (e) {
+        var meta = e.scope + " · " + e.hits + " hit(s) · " + when(e.created_at) + " · " + e.doc_paths.join(", ");
+        return h("li", { "class": "cache-entry" }, [
+          h("span", { "class": "t", text: e.question }), h("span", { "class": "m", text: meta }),
+          h("button", { type: "button", "class": "ghost", "aria-label": "Purge this cached answer",
+            onclick: function () { api("/v1/console/cache/" + encodeURIComponent(e.id), { method: "DELETE" }).then(loadCache, loadCache); } },
+            ["Purge"])]);
+      }), "No cached answers.");
+    }).catch(function (err) { fill($("cache"), [], err.status === 404 ? "The answer cache is off." : "Cache unavailable."); });
+  }
+  $("cache-purge").addEventListener("click", function () {
+    api("/v1/console/cache", { method: "DELETE" }).then(loadCache, loadCache);
+  });
+
   function loadEvals() {
     var box = $("evals"); box.textContent = "Loading…";
     api("/v1/evals").then(function (b) {

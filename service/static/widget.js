@@ -95,9 +95,16 @@
     "a{color:var(--a)}",
     ".open{display:inline-flex;align-items:center;gap:4px;font-size:13px;font-weight:600;text-decoration:none}",
     ".open .ico svg{width:14px;height:14px}",
-    ".sources{margin:10px 0 0;padding:8px 0 0 20px;border-top:1px solid var(--line);font-size:12.5px}",
-    ".sources li{margin:2px 0}.sources a{text-decoration:none}.sources a:hover{text-decoration:underline}",
-    ".sources .path{color:var(--mut)}",
+    ".looking{margin-top:10px;padding-top:8px;border-top:1px solid var(--line)}.looking .lh{margin:0 0 4px;font-size:12px;color:var(--mut)}",
+    ".looking ul,.looking ol{list-style:none;margin:0;padding:0;display:flex;flex-direction:column;gap:4px}",
+    ".src a,.src>span{display:block;padding:5px 8px;border:1px solid var(--line);border-radius:8px;background:var(--soft);",
+    "text-decoration:none;color:var(--fg);font-size:12.5px;line-height:1.35;overflow:hidden;text-overflow:ellipsis;white-space:nowrap}",
+    ".src a:hover{border-color:var(--a)}.src .path{color:var(--mut)}",
+    ".src.cited a,.src.cited>span{border-left:3px solid var(--a);background:var(--bg)}",
+    ".src .n{display:inline-block;min-width:16px;margin-right:6px;border-radius:8px;background:var(--a);color:var(--at);",
+    "font-size:10.5px;font-weight:600;text-align:center}",
+    ".looking details{margin-top:6px;font-size:12px;color:var(--mut)}.looking summary{cursor:pointer}",
+    ".looking details ul{margin-top:4px;opacity:.7}",
     ".handoff{margin-top:10px;padding:10px;border-radius:8px;background:#fff7e6;border:1px solid #f3d9a4}",
     ".handoff strong{display:block;margin-bottom:6px}",
     ".btn{display:inline-block;background:var(--a);color:var(--at);border:0;border-radius:8px;padding:7px 12px;",
@@ -247,6 +254,45 @@
     return "Can't reach the assistant. Check your connection and try again.";
   }
 
+  // --- handoff to a person (POST /v1/handoff) ----------------------------------------------------
+  // Offered under an abstention, or when the customer asks for a person, if the server has a helpdesk
+  // target (GET /v1/handoff); without one, the support link above stays the way to a person.
+  var PERSON = /\b(talk|speak|chat|connect|contact|get)\b[^.?!\n]{0,40}\b(human|person|agent|someone|somebody|representative|support)\b/i;
+  var handoffOn = null;
+  function handoffEnabled() {
+    if (!handoffOn) handoffOn = fetch(BASE + "/v1/handoff").then(function (r) { return r.ok ? r.json() : {}; })
+      .then(function (b) { return !!b.enabled; }, function () { handoffOn = null; return false; });
+    return handoffOn;
+  }
+  function offerHandoff(art) {
+    handoffEnabled().then(function (on) {
+      if (!on || art.querySelector(".person")) return;
+      var n = ++uid, status = h("p", { "class": "note", role: "status", "aria-label": "Handoff status" });
+      var email = h("input", { id: "docent-ho-e" + n, type: "email", required: "", maxlength: "254", autocomplete: "email" });
+      var note = h("textarea", { id: "docent-ho-m" + n, rows: "2", maxlength: "2000" });
+      var send = h("button", { "class": "btn", type: "submit", text: "Send to support" });
+      function show(el, on) { el.style.display = on ? "" : "none"; }  // .fbform and .btn set display: [hidden] loses
+      var form = h("form", { "class": "fbform", novalidate: "", onsubmit: function (e) {
+        e.preventDefault();
+        if (!/^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(email.value.trim())) { status.textContent = "Please enter a valid email address."; email.focus(); return; }
+        send.disabled = true; status.textContent = "Sending…";
+        var page = /^https?:$/.test(location.protocol) ? location.origin + location.pathname : null;
+        authed("/v1/handoff", { conversation_id: state.conv.id, email: email.value.trim(), message: note.value.trim() || null,
+          page_url: page }).then(function (r) { return r.json(); }).then(function (b) {
+          status.textContent = b.detail; show(form, false); announce(b.detail);
+        }, function (err) { send.disabled = false; status.textContent = "Couldn't send this to support: " + explain(err); });
+      } }, [h("label", { "for": email.id, text: "Your email" }), email,
+        h("label", { "for": note.id, text: "Message (optional)" }), note, send]);
+      var open = h("button", { "class": "btn", type: "button", text: "Talk to a person", onclick: function () {
+        show(form, true); show(open, false); email.focus();
+      } });
+      show(form, false);
+      art.appendChild(h("div", { "class": "handoff person" }, [h("strong", { text: "Want a person to take over?" }),
+        h("p", { "class": "note", text: "Our support team gets this conversation and replies by email." }), open, form, status]));
+      scroll();
+    });
+  }
+
   // --- rendering ----------------------------------------------------------------------------
   function inline(el, text, cites, onCite) {
     var re = /(`[^`]+`)|\*\*([^*]+)\*\*|\[(\d+(?:\s*,\s*\d+)*)\]/g, pos = 0, m;
@@ -281,6 +327,46 @@
     });
   }
   function pathOf(c) { return (c.heading_path || []).slice(1).join(" › "); }
+
+  // --- sources: "Looking in" cards while the answer is pending, then the cited ones marked ------
+  // A source card links to the page at its section; cited or not is decided when "final" arrives.
+  function srcCard(s) {
+    var where = s.section !== undefined ? String(s.section).replace(/ > /g, " › ") : pathOf(s);
+    var li = h("li", { "class": "src" }, [h("a", { href: s.url, target: "_blank", rel: "noopener", title: s.title +
+      (where ? " — " + where : "") }, [h("strong", { text: s.title }), where ? h("span", { "class": "path", text: " — " + where }) : null])]);
+    li.dataset.chunk = s.chunk_id || ""; li.dataset.url = s.url || "";
+    return li;
+  }
+  function showSources(b, sources, quiet) {
+    if (b.looking || !sources.length) return;
+    var list = h("ul", { "aria-label": "Looking in" }, sources.map(srcCard));
+    b.looking = h("div", { "class": "looking" }, [h("p", { "class": "lh", "aria-hidden": "true", text: "Looking in:" }), list]);
+    b.art.appendChild(b.looking); scroll();
+    if (!quiet) announce("Looking in " + sources.map(function (s) { return s.title; }).join(", ") + ".");
+  }
+  // The cited sources become the "Sources" list, numbered like the answer's markers; the others fold away.
+  function markSources(b, a) {
+    var cites = a.citations || [];
+    if (!b.looking) showSources(b, a.sources || [], true);  // a turn restored after a reload
+    var cards = b.looking ? [].slice.call(b.looking.querySelectorAll("li.src")) : [], used = [];
+    function find(key, value) { return cards.filter(function (x) { return used.indexOf(x) < 0 && x.dataset[key] === value; })[0]; }
+    var cited = cites.map(function (c) {
+      var li = find("chunk", c.chunk_id) || find("url", c.url) || srcCard(c);
+      used.push(li); li.classList.add("cited");
+      var where = li.querySelector("a,span"); where.insertBefore(h("span", { "class": "n", "aria-hidden": "true", text: String(c.marker) }), where.firstChild);
+      return li;
+    });
+    var rest = cards.filter(function (x) { return used.indexOf(x) < 0; });
+    if (!cited.length && !rest.length) { if (b.looking) b.looking.remove(); b.looking = null; return; }
+    var box = h("div", { "class": "looking done" });
+    if (cited.length) box.appendChild(h("ol", { "class": "sources-list", "aria-label": "Sources" }, cited));
+    if (rest.length) {
+      box.appendChild(h("details", {}, [h("summary", { text: (cited.length ? "Also looked in " : "Looked in ") + rest.length +
+        (rest.length === 1 ? " page" : " pages") }), h("ul", { "aria-label": "Also looked in" }, rest)]));
+    }
+    if (b.looking) b.looking.remove();
+    b.looking = box; b.art.appendChild(box);
+  }
 
   function botBubble() {
     var art = h("article", { "class": "msg bot", "aria-label": "Answer", "aria-busy": "true" });
@@ -320,12 +406,8 @@
       b.art.appendChild(h("div", { "class": "handoff" }, [h("strong", { text: "Not in the documentation" }),
         h("a", { "class": "btn", href: a.handoff.url, target: "_blank", rel: "noopener" }, [a.handoff.label])]));
     }
-    if (cites.length) {
-      b.art.appendChild(h("ol", { "class": "sources", "aria-label": "Sources" }, cites.map(function (c) {
-        return h("li", {}, [h("a", { href: c.url, target: "_blank", rel: "noopener" }, [c.title]),
-          pathOf(c) ? h("span", { "class": "path", text: " — " + pathOf(c) }) : null]);
-      })));
-    }
+    if ((!a.answerable || PERSON.test(turn.q)) && turn === state.conv.turns[state.conv.turns.length - 1]) offerHandoff(b.art);
+    markSources(b, a);
     b.art.appendChild(feedbackBar(turn));
     scroll();
   }
@@ -387,7 +469,8 @@
     authed("/v1/chat", { message: q, conversation_id: state.conv.id, stream: true }, ctrl.signal).then(function (resp) {
       return readSSE(resp, function (ev, data) {
         // The conversation exists once its first answer is stored: its id is taken from "final".
-        if (ev === "delta") {
+        if (ev === "sources") showSources(b, data.sources || []);
+        else if (ev === "delta") {
           if (b.typing.parentNode) b.typing.remove();
           text += data.text; b.deltas++; b.body.textContent = text; scroll();
         } else if (ev === "final") final = data;

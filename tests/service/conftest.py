@@ -37,12 +37,15 @@ def make_runtime(corpus_store: tuple[Path, EdgeStore], embedder: Embedder,
     made: list[Runtime] = []
 
     def make(model: str = "docent-fake/echo-cite", fallbacks: list[str] | None = None, timeout_s: float = 10,
-             api_base: str | None = None, **chat: object) -> Runtime:
+             api_base: str | None = None, cache: bool = False, **chat: object) -> Runtime:
         llm = LLMSettings(model=model, fallbacks=fallbacks or [], timeout_s=timeout_s, retries=0, api_base=api_base)
         settings = Settings(_env_file=None, data_dir=tmp_path / "data", docs_dir=REPO / "docs-corpus",  # type: ignore[call-arg]
                             llm=llm, watch=False)
         settings.auth.staff_keys = staff_keys()
         settings.chat = settings.chat.model_copy(update=chat)
+        # Off unless asked for: these tests script different replies to one question
+        # (tests/service/test_answer_cache*.py test the cache itself).
+        settings.cache.enabled = cache
         (tmp_path / "data").mkdir(exist_ok=True)
         runtime = Runtime.build(settings, store=store, embedder=embedder, start_watcher=False)
         made.append(runtime)

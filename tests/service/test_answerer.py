@@ -13,8 +13,8 @@ from typing import Any
 import pytest
 
 from docent.schema import Access
-from service import extractive
-from service.answer import Answer, build_messages
+from service import extractive, prompt_budget
+from service.answer import Answer, fit_prompt
 from service.answerer import Answerer, StreamItem
 from service.citations import split_sentences
 from service.extractive import resolve_mode
@@ -50,6 +50,13 @@ def _answerer(make_runtime: Callable[..., Runtime], model: str = "docent-fake/ec
     return Answerer(runtime.retriever, counting, runtime.settings.chat, runtime.reranker), counting
 
 
+def _prompt(answerer: Answerer, ans: Answer) -> list[ChatMessage]:
+    """The generative prompt for QUESTION over the answer's hits (the wrapper counts no tokens: estimated)."""
+    return fit_prompt(QUESTION, QUESTION, ans.retrieval.hits, mode="generative", chat=answerer.chat,
+                      embedder=answerer.retriever.embedder, sparse=answerer.retriever.sparse,
+                      count=prompt_budget.estimate_tokens).messages
+
+
 def _stream(answerer: Answerer, question: str) -> tuple[list[str], Answer]:
     async def collect() -> list[StreamItem]:
         return [item async for item in answerer.stream(question, [], Access.public())]
@@ -68,8 +75,8 @@ def test_answer_cites_the_retrieved_source(make_runtime: Callable[..., Runtime])
     assert "[1]" in ans.text and ans.citations
     assert ans.citations[0].chunk_id == ans.retrieval.hits[0].chunk_id  # echo-cite quotes source 1
     assert len(model.calls) == 1
-    # The model saw exactly the prompt build_messages makes from the retrieved hits.
-    assert model.calls[0] == build_messages(QUESTION, ans.retrieval.hits, answerer.chat.max_source_chars)
+    # The model saw exactly the budgeted prompt fit_prompt makes from the retrieved hits.
+    assert model.calls[0] == _prompt(answerer, ans)
     assert {"rewrite", "retrieve", "generate"} <= set(ans.timings_ms)
 
 
@@ -129,7 +136,7 @@ def test_reuse_hook_skips_generation(make_runtime: Callable[..., Runtime]) -> No
 
     ans = asyncio.run(answerer.answer(QUESTION, [], Access.public(), reuse=reuse))
     assert ans.reused and ans.text == "" and model.calls == []
-    assert seen == [build_messages(QUESTION, ans.retrieval.hits, answerer.chat.max_source_chars)]
+    assert seen == [_prompt(answerer, ans)]
     # A hook that declines leaves the answer to the model.
     again = asyncio.run(answerer.answer(QUESTION, [], Access.public(), reuse=lambda prep: False))
     assert not again.reused and again.answerable and len(model.calls) == 1

@@ -79,7 +79,16 @@ def test_every_operation_declares_its_access_level(app_client: TestClient) -> No
     levels = {path: level for _, path, level in ops}
     assert levels["/v1/chat"] == "public" and levels["/v1/search"] == "public"
     assert levels["/v1/console/me"] == "staff"
-    assert levels["/v1/admin/ingest"] == levels["/v1/admin/keys"] == "admin"
+    assert levels["/v1/console/cache"] == levels["/v1/console/cache/{entry_id}"] == "staff"  # list and purge
+    assert levels["/v1/admin/ingest"] == levels["/v1/admin/keys"] == levels["/v1/admin/sources"] == "admin"
+    # Handoff (widget and staff) and the gap report (staff; its re-check, which runs the model: admin).
+    assert levels["/v1/handoff"] == "public" and levels["/v1/console/handoffs"] == "staff"
+    assert levels["/v1/console/handoffs/{handoff_id}/retry"] == "staff"
+    assert levels["/v1/console/gaps"] == levels["/v1/console/gaps.csv"] == "staff"
+    assert levels["/v1/console/gaps/recheck"] == "admin"
+    # Where people already work: OpenAI-compatible chat (public, like /v1/chat) and docs for machines (open).
+    assert levels["/v1/chat/completions"] == levels["/v1/models"] == "public"
+    assert levels["/llms.txt"] == levels["/llms-full.txt"] == levels["/docs/{path}.md"] == "open"
     for method, path, level in ops:
         op = schema["paths"][path][method.lower()]
         assert f"Access: {level}" in op["description"]
@@ -106,6 +115,7 @@ def test_admin_routes_answer_admins(app_client: TestClient) -> None:
     assert {k["name"] for k in keys} == {"admin", "support"}
     assert all(len(k["fingerprint"]) == 8 and "sha256" not in k for k in keys)
     assert app_client.get("/v1/admin/ingest", headers=admin).status_code == 404  # none started yet
+    assert app_client.get("/v1/admin/sources", headers=admin).json() == []  # no sources: the docs folder
 
 
 def test_staff_key_rate_limit_is_429_with_retry_after(make_runtime: Callable[..., Runtime]) -> None:
@@ -148,3 +158,17 @@ def test_oversized_and_malformed_bodies_are_4xx(client: TestClient) -> None:
     assert long.status_code == 422 and "limit" in long.json()["detail"]
     assert client.post("/v1/chat", json={"message": "hi", "conversation_id": "nope"}).status_code == 404
     assert client.post("/v1/search", json={"query": "x", "top_k": 10**9}).status_code == 422
+
+
+def test_mcp_endpoint_is_public_level(app_client: TestClient) -> None:
+    """/mcp (outside the OpenAPI schema) behaves as a public route for every identity of the matrix."""
+    init = {"jsonrpc": "2.0", "id": 1, "method": "initialize",
+            "params": {"protocolVersion": "2025-06-18", "capabilities": {},
+                       "clientInfo": {"name": "t", "version": "1"}}}
+    accept = {"Accept": "application/json, text/event-stream"}
+    bearer = {"staff_bearer": {"Authorization": f"Bearer {SUPPORT_KEY}"},
+              "wrong_bearer": {"Authorization": "Bearer dk_not_a_key"}}
+    for who, headers in {**_identities(app_client), **bearer}.items():
+        status = app_client.post("/mcp", json=init, headers={**accept, **headers}).status_code
+        allowed = ALLOWED["public"].get(who, who == "staff_bearer")
+        assert (status not in DENIED) == allowed and status < 500, f"/mcp as {who}: {status}"

@@ -116,7 +116,7 @@ def test_killed_model_server_gives_degraded_answer_quickly(stub: Stub,
     _assert_degraded(response.json())
     assert elapsed < DEADLINE_S + 1
     events, elapsed = _sse(client)
-    assert [name for name, _ in events] == ["meta", "final"] and elapsed < DEADLINE_S + 1
+    assert [name for name, _ in events] == ["meta", "sources", "final"] and elapsed < DEADLINE_S + 1
     _assert_degraded(events[-1][1])
 
 

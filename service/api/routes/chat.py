@@ -17,12 +17,19 @@ from service.answer import Answer
 from service.api.deps import Caller, CallerDep, RuntimeDep
 from service.api.errors import status_for
 from service.api.schemas import ChatRequest, ChatResponse, ErrorBody, FeedbackRequest
-from service.api.views import to_response
+from service.api.views import to_response, to_sources
 from service.observability import Observability, ObservabilityDep
 from service.runtime import Runtime
 
 router = APIRouter(prefix="/v1", tags=["chat"])
 log = logging.getLogger(__name__)
+
+SSE_EVENTS = (
+    "JSON, or with stream=true Server-Sent Events in this order: `meta` (`conversation_id`); `sources` "
+    "(`sources`: the candidate sources the caller may see, numbered as the prompt numbers them, sent right after "
+    "retrieval and before any model work: `n`, `title`, `section`, `url` with #anchor, `snippet`, `doc_path`, "
+    "`chunk_id`); `delta`... (`text`); then `final` (the JSON response, with the same `sources`) or `error` "
+    "(`detail`, `status`).")
 
 
 def _start(body: ChatRequest, runtime: Runtime, caller: Caller) -> tuple[str, list[dict[str, str]], bool]:
@@ -48,6 +55,8 @@ def _record(runtime: Runtime, caller: Caller, cid: str, new: bool, question: str
         "rewritten_query": ans.rewritten_query, "timings_ms": ans.timings_ms,
         "unsupported_sentences": ans.unsupported_sentences, "grounding": ans.grounding,
         "answer_mode": ans.answer_mode,
+        # The answer cache entry this answer came from or created: a thumbs-down evicts it.
+        "cached": ans.cached, "cache_entry": ans.cache_id,
         "retrieved": [{"chunk_id": h.chunk_id, "doc_path": h.doc_path, "score": h.score,
                        "similarity": round(h.similarity, 4)} for h in ans.retrieval.hits],
     }
@@ -57,7 +66,7 @@ def _record(runtime: Runtime, caller: Caller, cid: str, new: bool, question: str
 
 @router.post("/chat", response_model=ChatResponse,
              responses={200: {"content": {"text/event-stream": {}},
-                              "description": "JSON, or SSE (`meta`, `delta`..., `final` | `error`) with stream=true"},
+                              "description": SSE_EVENTS},
                         404: {"model": ErrorBody}, 422: {"model": ErrorBody}, 503: {"model": ErrorBody}})
 async def chat(body: ChatRequest, runtime: RuntimeDep, caller: CallerDep, obs: ObservabilityDep) -> Any:
     """Answer a question from the docs the caller may see, with citations, or abstain with a handoff."""
@@ -82,10 +91,13 @@ async def _sse(question: str, history: list[dict[str, str]], cid: str, new: bool
     yield _event("meta", {"conversation_id": cid})
     try:
         async for kind, payload in runtime.answerer.stream(question, history, caller.access):
-            if kind == "delta":
+            if kind == "sources":
+                assert isinstance(payload, list)
+                yield _event("sources", {"sources": [s.model_dump() for s in to_sources(payload)]})
+            elif kind == "delta":
                 yield _event("delta", {"text": payload})
             else:
-                assert isinstance(payload, Answer)  # the one event that is not a delta
+                assert isinstance(payload, Answer)  # "final": the checked answer, always last
                 message_id = _record(runtime, caller, cid, new, question, payload)
                 obs.answered(payload, question=question, staff=caller.staff, mode="sse",
                              seconds=time.perf_counter() - started)
@@ -98,6 +110,17 @@ async def _sse(question: str, history: list[dict[str, str]], cid: str, new: bool
         yield _event("error", {"detail": "Internal error; it has been logged.", "status": 500})
 
 
+def _evict_rated(runtime: Runtime, cid: str, message_id: int, scope: str) -> None:
+    """A thumbs-down on a cached answer, or on the answer that filled an entry, evicts that entry."""
+    assert runtime.answer_cache is not None
+    entry_id = (runtime.conversations.message(cid, message_id, scope)["meta"] or {}).get("cache_entry")
+    if entry_id:
+        try:
+            runtime.answer_cache.evict(str(entry_id))
+        except Exception:  # Redis down: the feedback itself is stored; the entry ages out
+            log.exception("could not evict answer cache entry %s after a thumbs-down", entry_id)
+
+
 @router.post("/feedback", status_code=201, responses={404: {"model": ErrorBody}})
 async def feedback(body: FeedbackRequest, runtime: RuntimeDep, caller: CallerDep,
                    obs: ObservabilityDep) -> dict[str, int]:
@@ -105,4 +128,6 @@ async def feedback(body: FeedbackRequest, runtime: RuntimeDep, caller: CallerDep
     fid = runtime.conversations.add_feedback(body.conversation_id, body.message_id, caller.scope, body.rating,
                                              body.comment)
     obs.feedback(body.rating)
+    if body.rating < 0 and runtime.answer_cache is not None:
+        _evict_rated(runtime, body.conversation_id, body.message_id, caller.scope)
     return {"id": fid}

@@ -13,8 +13,10 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query
 from fastapi.responses import HTMLResponse
 
-from docent.errors import NotFoundError
+from docent.errors import NotFoundError, UnavailableError
 from ingest.injection import read_flags
+from service.answer_cache import AnswerCache
+from service.answer_cache_entry import CacheEntry
 from service.api.deps import Caller, RuntimeDep, StaffDep
 from service.api.html import CSP, fill, page
 from service.docs_render import find_doc, render_page
@@ -156,3 +158,57 @@ def staff_doc(path: str, caller: StaffDep, runtime: RuntimeDep) -> dict[str, Any
         raise NotFoundError("No page this key may read at this address.")
     return {"title": doc.title, "path": doc.path, "visibility": doc.visibility, "groups": list(doc.groups),
             "html": render_page(doc).html}
+
+
+def _cache(runtime: Any) -> AnswerCache:
+    if runtime.answer_cache is None:
+        raise NotFoundError("The answer cache is off (DOCENT_CACHE__ENABLED=false).")
+    cache: AnswerCache = runtime.answer_cache
+    return cache
+
+
+def _readable(caller: Caller, entry: CacheEntry) -> bool:
+    """Staff see an entry only when they may read every source it was built from."""
+    return all(caller.access.allows(str(h["payload"].get("visibility")), list(h["payload"].get("groups") or []))
+               for h in entry.answer.get("hits") or [])
+
+
+def _cached_entries(cache: AnswerCache, caller: Caller, limit: int) -> list[CacheEntry]:
+    try:
+        return [e for e in cache.entries(limit) if _readable(caller, e)]
+    except Exception as exc:  # Redis down: say so, not a 500
+        raise UnavailableError(f"The answer cache ({cache.name}) is unreachable; try again shortly.") from exc
+
+
+@router.get("/v1/console/cache")
+def cache_entries(caller: StaffDep, runtime: RuntimeDep,
+                  limit: Annotated[int, Query(ge=1, le=1000)] = 100) -> dict[str, Any]:
+    """The answer cache, most recently used first: question, scope, model, sources' docs and hits
+    (only entries whose sources this key may read)."""
+    cache = _cache(runtime)
+    return {"backend": cache.name, "min_similarity": cache.settings.min_similarity,
+            "entries": [e.summary() for e in _cached_entries(cache, caller, limit)]}
+
+
+@router.delete("/v1/console/cache/{entry_id}")
+def purge_cache_entry(entry_id: str, caller: StaffDep, runtime: RuntimeDep) -> dict[str, int]:
+    """Remove one cached answer: the next such question is answered afresh."""
+    cache = _cache(runtime)
+    try:
+        entry = cache.get(entry_id) if entry_id.isalnum() and len(entry_id) <= 64 else None
+    except Exception as exc:
+        raise UnavailableError(f"The answer cache ({cache.name}) is unreachable; try again shortly.") from exc
+    if entry is None or not _readable(caller, entry):
+        raise NotFoundError("No cached answer with this id.")
+    return {"purged": int(cache.evict(entry_id))}
+
+
+@router.delete("/v1/console/cache")
+def purge_cache(caller: StaffDep, runtime: RuntimeDep) -> dict[str, int]:
+    """Empty the answer cache (a non-admin key: the entries it may read)."""
+    cache = _cache(runtime)
+    if caller.admin:
+        return {"purged": cache.clear()}
+    ids = [e.id for e in _cached_entries(cache, caller, cache.settings.max_entries)]
+    return {"purged": cache.backend.delete(ids)}
+

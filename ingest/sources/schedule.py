@@ -1,0 +1,89 @@
+"""Runs each named source on its schedule: hosted by the server in embedded mode (as the docs
+watcher is) and by ``docent ingest --watch`` (the worker) with QDRANT_URL."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+from docent.embedder import Embedder
+from docent.errors import ConfigError
+from docent.index import IndexStore
+from docent.settings import Settings
+from ingest.pipeline import IngestSummary
+from ingest.sources.state import SyncState
+from ingest.sources.sync import combine, find_source, load_state, sync_source
+
+log = logging.getLogger(__name__)
+
+
+class Scheduler:
+    """Syncs sources when due; one sync at a time (``run_lock``, as the docs Watcher's)."""
+
+    def __init__(self, settings: Settings, store: IndexStore, embedder: Embedder,
+                 on_change: Callable[[dict[str, Any]], object] | None = None) -> None:
+        self.settings = settings
+        self.store = store
+        self.embedder = embedder
+        self.on_change = on_change
+        self.stop_event = threading.Event()
+        self.run_lock = threading.Lock()
+
+    def sync(self, name: str, *, full: bool = False) -> tuple[SyncState, IngestSummary | None]:
+        """Sync one source now."""
+        source = find_source(self.settings, name)
+        with self.run_lock:
+            return sync_source(self.settings, source, self.store, self.embedder, full=full, on_change=self.on_change)
+
+    def ingest_now(self, *, rebuild: bool = False) -> IngestSummary:
+        """Sync every source now (the admin ingest API); a failing source does not stop the others."""
+        if rebuild:
+            raise ConfigError("with named sources, rebuild the index with `docent ingest --rebuild` offline, "
+                              "or sync each source with --full")
+        summaries = []
+        for source in self.settings.sources:
+            try:
+                summary = self.sync(source.name)[1]
+            except Exception:
+                continue  # logged and recorded in the source's state by sync_source
+            if summary is not None:
+                summaries.append(summary)
+        return combine(summaries)
+
+    def due(self) -> dict[str, float]:
+        """When each scheduled source is next due (monotonic seconds), from its last sync."""
+        now_wall, now = time.time(), time.monotonic()
+        out = {}
+        for source in self.settings.sources:
+            if source.schedule_s <= 0:
+                continue  # on demand only
+            last = load_state(self.settings, source).last_sync or 0.0
+            out[source.name] = now + max(0.0, last + source.schedule_s - now_wall)
+        return out
+
+    def loop(self) -> None:
+        """Block, syncing each source when it is due, until ``stop``."""
+        due = self.due()
+        while not self.stop_event.is_set() and due:
+            name, at = min(due.items(), key=lambda item: item[1])
+            if self.stop_event.wait(max(0.0, at - time.monotonic())):
+                break
+            try:
+                state, _ = self.sync(name)
+                log.info("source %s synced: %d added, %d changed, %d deleted, %d failed", name, state.added,
+                         state.changed, state.deleted, state.failed)
+            except Exception:  # a bad source must not stop the others
+                log.exception("source %s: sync failed; retrying at its next turn", name)
+            due[name] = time.monotonic() + find_source(self.settings, name).schedule_s
+
+    def start_thread(self, *, ingest_first: bool = True) -> threading.Thread:
+        """Run ``loop`` on a daemon thread (``ingest_first`` is accepted for the Watcher's interface)."""
+        thread = threading.Thread(target=self.loop, name="docent-sources", daemon=True)
+        thread.start()
+        return thread
+
+    def stop(self) -> None:
+        self.stop_event.set()

@@ -1,0 +1,66 @@
+"""A source's state file: what its last sync did, written atomically after the index is updated."""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from docent.settings import Settings, SourceSettings
+
+
+def source_dir(settings: Settings, source: SourceSettings) -> Path:
+    """Where a source keeps its checkout, fetched pages and state: ``<data>/sources/<name>``."""
+    return settings.data_dir / "sources" / source.name
+
+
+def write_atomic(path: Path, text: str) -> None:
+    """Write ``text`` so a crash leaves either the old file or the new one, never half of one."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    with open(tmp, "w") as fh:
+        fh.write(text)
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, path)
+
+
+@dataclass(slots=True)
+class SyncState:
+    """The last sync of one source (``GET /v1/admin/sources`` shows it)."""
+
+    name: str
+    kind: str
+    last_sync: float | None = None  # unix time the last sync finished
+    seconds: float = 0.0
+    added: int = 0
+    changed: int = 0
+    deleted: int = 0
+    unchanged: int = 0
+    failed: int = 0
+    errors: list[str] = field(default_factory=list)
+    version: str = ""  # git: the commit now indexed
+    # git: each file's last-changing commit (its citation link); website: nothing.
+    file_commits: dict[str, str] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        out = asdict(self)
+        out.pop("file_commits")
+        return out
+
+    @classmethod
+    def load(cls, path: Path, name: str, kind: str) -> SyncState:
+        """The saved state, or an empty one (never synced, or an unreadable file)."""
+        try:
+            data = json.loads(path.read_text())
+            fields = {k: v for k, v in data.items() if k in cls.__dataclass_fields__}
+            return cls(**{**fields, "name": name, "kind": kind})
+        except (OSError, ValueError, TypeError):
+            return cls(name, kind)
+
+    def save(self, path: Path) -> None:
+        self.last_sync = self.last_sync or time.time()
+        write_atomic(path, json.dumps(asdict(self), indent=1))

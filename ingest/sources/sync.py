@@ -1,0 +1,195 @@
+"""One sync of one named source: materialise its pages into a folder, then index that folder
+under ``<name>/`` with the shared Ingestor, then write the source's state.
+
+Crash-safe like ``docent ingest``: the folder is the desired state and the Ingestor diffs it
+against the index, so a sync killed at any point is repaired by the next one; the state file
+(last commit, counts) is written atomically only after the index is updated.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import pathspec
+
+from docent.embedder import Embedder
+from docent.errors import ConfigError
+from docent.index import IndexStore
+from docent.schema import sha256_hex
+from docent.settings import Settings, SourceSettings
+from docent.sparse import Bm25Encoder
+from ingest.documents import Document
+from ingest.pipeline import Ingestor, IngestSummary
+from ingest.sources import git
+from ingest.sources.state import SyncState, source_dir
+from ingest.visibility import PathRule, VisibilityPolicy
+
+log = logging.getLogger(__name__)
+
+# One sync per source at a time (scheduler, CLI in the same process, admin API).
+_LOCKS: dict[str, threading.Lock] = {}
+
+
+def find_source(settings: Settings, name: str) -> SourceSettings:
+    """The source called ``name``, or a ConfigError listing the configured ones."""
+    for source in settings.sources:
+        if source.name == name:
+            return source
+    names = ", ".join(s.name for s in settings.sources) or "none configured (DOCENT_SOURCES)"
+    raise ConfigError(f"no source named {name!r}; sources: {names}")
+
+
+def load_state(settings: Settings, source: SourceSettings) -> SyncState:
+    """The source's last sync as saved (empty before its first)."""
+    return SyncState.load(source_dir(settings, source) / "state.json", source.name, source.kind)
+
+
+def policy_for(settings: Settings, source: SourceSettings) -> VisibilityPolicy:
+    """The deployment's path rules, then the source's access as its default (with its groups)."""
+    rules = tuple(PathRule(r.pattern, r.visibility, tuple(sorted(r.groups))) for r in settings.visibility.rules)
+    if source.groups:
+        rules += (PathRule("**", source.visibility, tuple(sorted(source.groups))),)
+    return VisibilityPolicy(source.visibility, rules)
+
+
+def _spec(patterns: list[str]) -> pathspec.GitIgnoreSpec | None:
+    return pathspec.GitIgnoreSpec.from_lines(patterns) if patterns else None
+
+
+class _Rewrite:
+    """Per-document source rules: include/exclude globs, stricter access, citation URLs."""
+
+    def __init__(self, source: SourceSettings, prefix: str, urls: Callable[[str], str | None]) -> None:
+        self.source = source
+        self.prefix = prefix
+        self.urls = urls
+        self.include = _spec(source.include)
+        self.exclude = _spec(source.exclude)
+
+    def __call__(self, doc: Document) -> Document | None:
+        rel = doc.path[len(self.prefix):]
+        if self.include is not None and not self.include.match_file(rel):
+            return None
+        if self.exclude is not None and self.exclude.match_file(rel):
+            return None
+        url = self.urls(rel) or doc.url
+        visibility, groups = doc.visibility, doc.groups
+        if self.source.visibility == "internal" and visibility == "public":  # the page may not loosen it
+            visibility, groups = "internal", tuple(sorted(self.source.groups))
+        elif visibility == "internal" and not groups and self.source.groups:
+            groups = tuple(sorted(self.source.groups))
+        if (url, visibility, groups) == (doc.url, doc.visibility, doc.groups):
+            return doc
+        # URL and access are part of the hash, so a changed one re-permissions the chunks.
+        doc_hash = sha256_hex("\x00".join([doc.doc_hash, url, visibility, ",".join(groups)]))
+        return replace(doc, url=url, visibility=visibility, groups=groups, doc_hash=doc_hash)
+
+
+def _materialise(settings: Settings, source: SourceSettings, state: SyncState,
+                 full: bool) -> tuple[Path, Callable[[str], str | None], list[str], int]:
+    """The folder to index, its URL map, errors and failed-page count; updates ``state``."""
+    home = source_dir(settings, source)
+    if source.kind == "folder":
+        folder = Path(source.location).expanduser()
+        if not folder.is_dir():
+            raise ConfigError(f"source {source.name!r}: folder {folder} does not exist")
+        return folder, lambda rel: None, [], 0
+    if source.kind == "git":
+        repo = home / "repo"
+        head = git.checkout(source.location, source.branch, repo)
+        change = git.diff(repo, "" if full else state.version, head, source.subfolder)
+        commits = {} if change.full else dict(state.file_commits)
+        for rel in change.deleted:
+            commits.pop(rel, None)
+        commits.update({rel: head for rel in [*change.added, *change.changed]})
+        state.file_commits = commits
+        state.version = head
+        template = source.file_url or git.file_url_template(source.location)
+        sub = source.subfolder.strip("/")
+        folder = repo / sub if sub else repo
+        if not folder.is_dir():
+            raise ConfigError(f"source {source.name!r}: no folder {sub!r} on branch {source.branch!r}")
+
+        def file_url(rel: str) -> str | None:
+            if source.url_base or not template:
+                return None
+            path = f"{sub}/{rel}" if sub else rel
+            return template.format(commit=commits.setdefault(rel, head), path=path)
+
+        return folder, file_url, [], 0
+    from ingest.sources.website import crawl  # httpx and trafilatura only for website sources
+
+    result = crawl(source, home, full=full)
+    return result.folder, result.urls.get, result.errors, result.failed
+
+
+def sync_source(settings: Settings, source: SourceSettings, store: IndexStore, embedder: Embedder, *,
+                full: bool = False, on_change: Callable[[dict[str, Any]], object] | None = None,
+                ) -> tuple[SyncState, IngestSummary | None]:
+    """Sync ``source`` into the index; the saved state (with errors) and the ingest summary."""
+    lock = _LOCKS.setdefault(source.name, threading.Lock())
+    with lock:
+        started = time.perf_counter()
+        path = source_dir(settings, source) / "state.json"
+        state = load_state(settings, source)
+        try:
+            folder, urls, errors, failed = _materialise(settings, source, state, full)
+            base = source.url_base or f"{settings.docs_base_url.rstrip('/')}/{source.name}"
+            ingestor = Ingestor(store, embedder, Bm25Encoder(), settings.data_dir, base, settings.chunk_max_words,
+                                policy_for(settings, source))
+            prefix = f"{source.name}/"
+            summary = ingestor.run(folder, progress=False, on_change=on_change, prefix=prefix,
+                                   rewrite=_Rewrite(source, prefix, urls))
+        except Exception as exc:
+            log.exception("sync of source %s failed", source.name)
+            # The old state (its commit) stays: the next sync diffs from what the index holds.
+            state = load_state(settings, source)
+            state.errors, state.last_sync = [f"sync failed: {exc}"], time.time()
+            state.added = state.changed = state.deleted = state.unchanged = state.failed = 0
+            state.save(path)
+            raise
+        state.added, state.changed = summary.docs_added, summary.docs_updated
+        state.deleted, state.unchanged = summary.docs_deleted, summary.docs_unchanged
+        state.failed = failed + len(summary.skipped)
+        state.errors = errors + [f"{s['path']}: {s['reason']}" for s in summary.skipped]
+        state.seconds = round(time.perf_counter() - started, 3)
+        state.last_sync = time.time()
+        state.save(path)  # only now: a crash before this re-runs the sync from the old commit
+        return state, summary
+
+
+def combine(summaries: list[IngestSummary]) -> IngestSummary:
+    """Several sources' runs as one summary (the admin ingest API's answer)."""
+    out = IngestSummary()
+    changes: dict[str, list[str]] = {"added": [], "changed": [], "removed": []}
+    for s in summaries:
+        for name in ("docs_added", "docs_updated", "docs_deleted", "docs_unchanged", "chunks_added",
+                     "chunks_updated", "chunks_deleted", "chunks_unchanged"):
+            setattr(out, name, getattr(out, name) + getattr(s, name))
+        out.skipped.extend(s.skipped)
+        out.warnings.extend(s.warnings)
+        out.seconds += s.seconds
+        out.collection = s.collection
+        for key, paths in s.changes.items():
+            changes.setdefault(key, []).extend(paths)
+    out.changes = changes
+    return out
+
+
+def run_sync(settings: Settings, name: str, *, full: bool = False) -> SyncState:
+    """``docent sources sync NAME``: open the store (this process its only writer), sync, close."""
+    from docent.embedder import build_embedder
+    from docent.index import open_store
+
+    source = find_source(settings, name)
+    store = open_store(settings, role=f"sources sync {name}")
+    try:
+        return sync_source(settings, source, store, build_embedder(settings), full=full)[0]
+    finally:
+        store.close()

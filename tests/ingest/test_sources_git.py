@@ -1,0 +1,136 @@
+"""The git source: a real repository behind a file:// URL, synced commit by commit."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from docent.embedder import Embedder
+from docent.errors import ConfigError
+from docent.index.edge import EdgeStore
+from docent.settings import Settings, SourceSettings
+from ingest.pipeline import Ingestor
+from ingest.sources.sync import load_state, sync_source
+from tests.conftest import write
+from tests.ingest.test_pipeline_incremental import CountingEmbedder
+
+GIT_ENV = {"GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@example.com", "GIT_COMMITTER_NAME": "t",
+           "GIT_COMMITTER_EMAIL": "t@example.com", "GIT_CONFIG_GLOBAL": "/dev/null", "GIT_CONFIG_NOSYSTEM": "1"}
+
+
+def git(repo: Path, *args: str) -> str:
+    """Run git in ``repo`` with a fixed identity."""
+    return subprocess.run(["git", *args], cwd=repo, env={**os.environ, **GIT_ENV}, check=True,
+                          capture_output=True, text=True).stdout.strip()
+
+
+def commit(repo: Path, message: str) -> str:
+    """Commit everything in ``repo``; the new commit."""
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "-m", message)
+    return git(repo, "rev-parse", "HEAD")
+
+
+@pytest.fixture
+def repo(tmp_path: Path) -> Path:
+    """A repository with docs under docs/ and a file outside it."""
+    root = tmp_path / "upstream"
+    root.mkdir()
+    git(root, "init", "-q", "-b", "main")
+    write(root, "docs/install.md", "# Install\n\nRun the installer with --fast to skip the checks.\n")
+    write(root, "docs/proxy.md", "# Proxy\n\nThe default proxy port is 1080.\n")
+    write(root, "docs/old.md", "# Old\n\nThe legacy importer reads CSV files.\n")
+    write(root, "docs/drafts/wip.md", "# Draft\n\nNot ready yet.\n")
+    write(root, "README.md", "# Repo readme, not docs\n\nOutside the subfolder.\n")
+    commit(root, "first")
+    return root
+
+
+def _source(repo: Path, **extra: Any) -> SourceSettings:
+    return SourceSettings(name="handbook", kind="git", location=f"file://{repo}", subfolder="docs",
+                          exclude=["drafts/"], file_url="https://git.example.com/h/blob/{commit}/{path}", **extra)
+
+
+def _paths(store: EdgeStore) -> dict[str, dict[str, Any]]:
+    index = store.open_active()
+    assert index is not None
+    inv = index.inventory()
+    payloads = index.payloads([cid for entry in inv.values() for cid in entry.ids])
+    return {p["doc_path"]: p for p in payloads.values()}
+
+
+def test_git_sync_follows_add_change_rename_delete(settings: Settings, edge_store: EdgeStore,
+                                                   embedder: Embedder, repo: Path) -> None:
+    """Each commit's adds, edits, renames and deletes reach the index; unchanged pages are not re-embedded."""
+    source = _source(repo)
+    counting = CountingEmbedder(embedder)
+    first, _ = sync_source(settings, source, edge_store, counting)
+    head1 = git(repo, "rev-parse", "HEAD")
+    assert first.added == 3 and first.version == head1
+    docs = _paths(edge_store)
+    assert set(docs) == {"handbook/install.md", "handbook/proxy.md", "handbook/old.md"}
+    assert docs["handbook/install.md"]["url"].startswith(f"https://git.example.com/h/blob/{head1}/docs/install.md")
+
+    write(repo, "docs/proxy.md", "# Proxy\n\nThe default proxy port is 1081.\n")
+    git(repo, "mv", "docs/install.md", "docs/setup.md")
+    git(repo, "rm", "-q", "docs/old.md")
+    write(repo, "docs/new.md", "# New\n\nWebhooks retry five times.\n")
+    head2 = commit(repo, "second")
+    counting.embedded.clear()
+    second, summary = sync_source(settings, source, edge_store, counting)
+    docs = _paths(edge_store)
+    assert set(docs) == {"handbook/setup.md", "handbook/proxy.md", "handbook/new.md"}
+    assert second.version == head2 and second.deleted == 2 and second.added == 2 and second.changed == 1
+    assert "1081" in " ".join(counting.embedded) and not any("legacy" in t for t in counting.embedded)
+    assert docs["handbook/new.md"]["url"].startswith(f"https://git.example.com/h/blob/{head2}/docs/new.md")
+    assert load_state(settings, source).version == head2
+    assert summary is not None and summary.changes["removed"] == ["handbook/install.md", "handbook/old.md"]
+
+    counting.embedded.clear()
+    third, _ = sync_source(settings, source, edge_store, counting)
+    assert third.unchanged == 3 and third.added == third.changed == third.deleted == 0
+    assert counting.embedded == []
+
+
+def test_git_sync_leaves_other_sources_and_docs_folder_alone(settings: Settings, edge_store: EdgeStore,
+                                                              embedder: Embedder, repo: Path,
+                                                              mini_corpus: Path) -> None:
+    """A source's sync removes only its own pages; the docs folder's run leaves the source's pages."""
+    source = _source(repo)
+    settings = settings.model_copy(update={"sources": [source]})
+    from ingest.worker import build_ingestor
+
+    folder_ingestor: Ingestor = build_ingestor(settings, edge_store, embedder)
+    folder_ingestor.run(mini_corpus, progress=False)
+    before = {p for p in _paths(edge_store) if not p.startswith("handbook/")}
+    sync_source(settings, source, edge_store, embedder)
+    assert {p for p in _paths(edge_store) if not p.startswith("handbook/")} == before
+    folder_ingestor.run(mini_corpus, progress=False)
+    assert "handbook/proxy.md" in _paths(edge_store)
+
+
+def test_git_sync_bad_location_reports_and_keeps_index(settings: Settings, edge_store: EdgeStore,
+                                                       embedder: Embedder, repo: Path, tmp_path: Path) -> None:
+    """A repository that cannot be fetched raises, records the error, and leaves the indexed pages."""
+    source = _source(repo)
+    sync_source(settings, source, edge_store, embedder)
+    gone = source.model_copy(update={"location": f"file://{tmp_path}/nowhere"})
+    (settings.data_dir / "sources/handbook/repo").rename(tmp_path / "moved")  # force a fresh clone
+    with pytest.raises(ConfigError, match="git clone failed"):
+        sync_source(settings, gone, edge_store, embedder)
+    state = load_state(settings, source)
+    assert state.errors and "git clone failed" in state.errors[0]
+    assert state.version == git(repo, "rev-parse", "HEAD")
+    assert "handbook/proxy.md" in _paths(edge_store)
+
+
+def test_git_location_refuses_command_transports(settings: Settings, edge_store: EdgeStore,
+                                                 embedder: Embedder) -> None:
+    """An ext:: location (which would run a command) is refused before git runs."""
+    source = SourceSettings(name="evil", kind="git", location="ext::sh -c touch% /tmp/pwned")
+    with pytest.raises(ConfigError, match="use an https"):
+        sync_source(settings, source, edge_store, embedder)
