@@ -19,6 +19,13 @@ A corpus's index is built once in ``--data-root/<corpus>`` and reused (increment
 
     .venv/bin/python bench/answers.py                                  # all corpora, both modes, 12+4 each
     .venv/bin/python bench/answers.py --corpora zulip-help --modes extractive --in-scope 5 --oos 2
+    .venv/bin/python bench/answers.py --modes extractive,extractive-whole --budget 600   # issue 14 before/after
+
+Variants: a mode (extractive, generative, auto); ``before`` (generative without the verifier,
+as Docent answered before issue 13); ``extractive-whole`` / ``generative-whole`` (whole
+sources, no prompt token budget, as before issue 14). ``--budget`` sets
+chat.prompt_token_budget for the others. Per corpus and variant it also prints the median
+prompt tokens (as the model counted them) and the time spent fitting the prompt.
 """
 
 from __future__ import annotations

@@ -36,6 +36,7 @@ from docent.settings import Settings  # noqa: E402
 from eval import corpora  # noqa: E402
 from eval.golden import DEFAULT_PATH  # noqa: E402
 from eval.retrieval_metrics import matches  # noqa: E402
+from service import prompt_budget  # noqa: E402
 from service.answer import fit_prompt  # noqa: E402
 from service.citations import content_words  # noqa: E402
 from service.llm.model_files import prepare_qwen  # noqa: E402
@@ -95,9 +96,12 @@ def main() -> None:
     parser.add_argument("--budgets", default="0,400,500,600,800", help="0: whole sources (the ceiling)")
     parser.add_argument("--signals", choices=["hybrid", "bm25"], default="hybrid",
                         help="score units with MiniLM and BM25 (production) or BM25 alone")
+    parser.add_argument("--source-weight", type=float, default=prompt_budget.SOURCE_WEIGHT,
+                        help="weight of the source's similarity in each unit's score (to compare)")
     parser.add_argument("-n", type=int, default=40, help="in-scope questions per corpus (the first n)")
     parser.add_argument("--data-root", type=Path, default=ROOT / "data" / "bench" / "prompt-budget")
     args = parser.parse_args()
+    prompt_budget.SOURCE_WEIGHT = args.source_weight
     count = qwen_counter(Settings(_env_file=None).models_dir)
     table = {name: run_corpus(HOME if name == HOME.name else corpora.named(name), args, count)
              for name in args.corpora.split(",")}

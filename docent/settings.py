@@ -122,7 +122,7 @@ class ChatSettings(BaseModel):
     # model's tokenizer: each source gives only its units that bear on the question, best
     # first (service/prompt_budget.py). Prompt length is time to first token on CPUs; the
     # default was chosen with bench/answers.py (BENCHMARKS.md). 0: whole sources, as before.
-    prompt_token_budget: int = Field(600, ge=0, le=100_000)
+    prompt_token_budget: int = Field(800, ge=0, le=100_000)
     # Characters of `text` in each POST /v1/search result (one search returned 1.5 MB).
     max_result_chars: int = Field(4000, ge=200, le=100_000)
 
@@ -330,6 +330,20 @@ class SourceSettings(BaseModel):
         return _link(value, "sources[].url_base") if value else value
 
 
+def _read_sources(path: Path) -> list[SourceSettings]:
+    """The sources listed in a YAML file: a list, or a mapping with a ``sources`` list."""
+    import yaml
+
+    try:
+        data = yaml.safe_load(path.read_text())
+    except (OSError, yaml.YAMLError) as exc:
+        raise ValueError(f"sources_file {path}: {exc}") from None
+    items = data.get("sources") if isinstance(data, dict) else data
+    if not isinstance(items, list):
+        raise ValueError(f"sources_file {path}: expected a list of sources (or `sources:` with one)")
+    return [SourceSettings.model_validate(item) for item in items]
+
+
 def _check_sources(sources: list[SourceSettings]) -> None:
     """Two sources may not claim the same doc path prefix, location or citation URL."""
     seen: dict[str, str] = {}
@@ -425,6 +439,8 @@ class Settings(BaseSettings):
     # Named docs sources (ingest/sources/); empty: the one docs_dir folder, as before.
     # DOCENT_SOURCES='[{"name": "site", "kind": "website", "location": "https://docs.example.com/"}]'
     sources: list[SourceSettings] = Field(default_factory=list)
+    # Or a YAML file holding that list (DOCENT_SOURCES_FILE=sources.yaml), read when sources is empty.
+    sources_file: Path | None = None
 
     @field_validator("trusted_proxies", mode="before")
     @classmethod
@@ -459,6 +475,8 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _distinct_sources(self) -> Settings:
+        if self.sources_file is not None and not self.sources:
+            self.sources = _read_sources(self.sources_file.expanduser())
         _check_sources(self.sources)
         return self
 

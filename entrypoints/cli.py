@@ -108,6 +108,13 @@ def _watch(settings: Settings, docs: Path, as_json: bool) -> None:
     store = open_store(settings, role="ingest --watch")
     try:
         embedder = build_embedder(settings)
+        if settings.sources:  # the worker syncs the named sources on their schedules instead
+            from ingest.sources.schedule import Scheduler
+
+            typer.echo("syncing sources on their schedules (Ctrl-C to stop)", err=True)
+            with contextlib.suppress(KeyboardInterrupt):
+                Scheduler(settings, store, embedder, on_change=_eval_trigger(settings, store, embedder)).loop()
+            return
         watcher = Watcher(build_ingestor(settings, store, embedder), docs,
                           on_summary=lambda s: typer.echo(json.dumps(s.to_json()) if as_json else
                                                           f"ingested: {s.changes} in {s.seconds:.1f}s"),

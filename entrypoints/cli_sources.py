@@ -22,9 +22,10 @@ def sources_list(
 ) -> None:
     """Each configured source and its last sync."""
     settings = load_settings()
+    from ingest.sources.state import redacted
     from ingest.sources.sync import load_state
 
-    rows = [{"name": s.name, "kind": s.kind, "location": s.location, "schedule_s": s.schedule_s,
+    rows = [{"name": s.name, "kind": s.kind, "location": redacted(s.location), "schedule_s": s.schedule_s,
              **load_state(settings, s).to_json()} for s in settings.sources]
     if as_json:
         typer.echo(json.dumps(rows))

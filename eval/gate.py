@@ -8,6 +8,7 @@ baseline). For every gated metric each common question's drop gets a cause
 
 - **noise**: nothing the score depends on changed (the same answer key, or the same
   score key) and a model was merely asked again. Never a regression; listed as noise.
+  Likewise an answer that failed in one run (a model timeout) is listed, not counted.
 - **a changed input**: a doc it depends on changed, its retrieved chunks, its prompt or
   the answering settings. The question regressed when its drop is larger than the
   metric's tolerance: the threshold, or the noise measured for that metric on repeats
@@ -26,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from eval.analysis import docs_changed_between
-from eval.noise import DOCS, NOISE_CAUSES, Cause, cause_of, measure, pairs_of, score_of
+from eval.noise import DOCS, FAILED, NOISE_CAUSES, Cause, cause_of, measure, pairs_of, score_of
 from eval.records import RunRecord, mean
 from eval.run_store import RunStore
 
@@ -111,7 +112,7 @@ class GateResult:
                 + (f"REGRESSED, {m.reason}" if m.failed else "pass")
             )
             for d in m.drops:
-                label = "regressed" if d.regressed else ("noise" if d.cause in NOISE_CAUSES else "within tolerance")
+                label = "regressed" if d.regressed else _not_counted(d.cause)
                 out.append(f"    {label:16} {d.id} {d.before:.2f} -> {d.after:.2f}  "
                            f"{d.question[:60]!r}  [{d.why}]")
         if self.not_compared:
@@ -127,6 +128,12 @@ class GateResult:
         for m, raw in zip(self.metrics, data["metrics"], strict=True):
             raw["tolerance"] = m.tolerance
         return data
+
+
+def _not_counted(cause: str) -> str:
+    if cause in NOISE_CAUSES:
+        return "noise"
+    return "answer failed" if cause == FAILED else "within tolerance"
 
 
 def load_baseline(path: Path) -> RunRecord:
@@ -166,10 +173,10 @@ def _verdict(metric: str, threshold: float, current: RunRecord, reference: RunRe
         if abs(a - b) <= EPSILON:
             continue
         cause: Cause = cause_of(old, q, key, changed)
-        if not cause.is_noise:
+        if cause.counts:
             changed_total += a - b
         if a - b > EPSILON:
-            counts = not cause.is_noise and a - b > verdict.tolerance + EPSILON
+            counts = cause.counts and a - b > verdict.tolerance + EPSILON
             verdict.drops.append(
                 QuestionChange(q.id, q.sample.question, a, b, cause.kind, cause.why(), cause.docs, counts)
             )

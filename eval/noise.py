@@ -31,7 +31,9 @@ RETRIEVAL = "retrieval"  # other chunks were retrieved (no changed doc among the
 PROMPT = "prompt"  # the prompt or the answering settings changed (same chunks)
 SCORER = "scorer"  # same answer and chunks, but the judge or the scorer changed
 UNRECORDED = "unrecorded"  # no keys to compare (older runs, a server's answers): counted as a change
+FAILED = "failed"  # the answer failed in one run (model timeout or down): nothing to compare
 NOISE_CAUSES = (SAME_INPUTS, SAME_PROMPT)
+NOT_COUNTED = (*NOISE_CAUSES, FAILED)
 
 WHY = {
     SAME_INPUTS: "same inputs: the judge scored them again",
@@ -41,6 +43,7 @@ WHY = {
     PROMPT: "same chunks, but the prompt or answering settings changed",
     SCORER: "same answer, but the judge or scorer changed",
     UNRECORDED: "inputs not recorded",
+    FAILED: "the answer failed in one run (model timeout or unavailable): rerun to compare",
 }
 
 
@@ -71,8 +74,9 @@ class Cause:
     docs: list[str] = field(default_factory=list)
 
     @property
-    def is_noise(self) -> bool:
-        return self.kind in NOISE_CAUSES
+    def counts(self) -> bool:
+        """Whether the drop can be a regression (something it depends on changed)."""
+        return self.kind not in NOT_COUNTED
 
     def why(self) -> str:
         text = WHY[self.kind]
@@ -85,6 +89,8 @@ class Cause:
 def cause_of(old: QuestionResult, new: QuestionResult, key: str, changed_docs: set[str]) -> Cause:
     """Classify the change of ``key`` between ``old`` and ``new`` (see the module docstring)."""
     touched = sorted((docs_of(old) | docs_of(new)) & changed_docs)
+    if old.sample.error or new.sample.error:
+        return Cause(FAILED, touched)
     noise = noise_cause(old, new, key)
     if noise is not None:
         return Cause(noise, touched)

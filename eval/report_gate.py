@@ -13,7 +13,10 @@ def _num(value: Any, digits: int = 3) -> str:
 def _counted(d: dict[str, Any]) -> str:
     if d.get("regressed"):
         return "regressed"
-    return "noise" if str(d.get("cause")).startswith("same") else "within tolerance"
+    cause = str(d.get("cause"))
+    if cause.startswith("same"):
+        return "noise"
+    return "answer failed" if cause == "failed" else "within tolerance"
 
 
 def _metric(m: dict[str, Any]) -> str:

@@ -149,7 +149,8 @@ def fit_prompt(question: str, query: str, hits: list[Hit], *, mode: str, chat: C
             units, messages = [], build_messages(question, hits, texts=texts)
         return Fitted(messages, units, texts, prompt_budget.prompt_tokens(messages, count))
     pool = extractive.candidates(texts)
-    scores = prompt_budget.relevance(query, pool, embedder=embedder, sparse=sparse)
+    scores = prompt_budget.relevance(query, pool, embedder=embedder, sparse=sparse,
+                                     sources=[h.similarity for h in hits])
     numbers = prompt_budget.step_numbers(pool)
 
     def messages_for(kept: list[extractive.Unit]) -> list[ChatMessage]:

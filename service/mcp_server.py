@@ -37,6 +37,7 @@ from docent.errors import DocentError, UnauthorizedError
 from docent.schema import Access
 from service.api.deps import Caller, get_caller
 from service.api.errors import headers_for, status_for
+from service.api.views import record_turn
 from service.docs_markdown import page_markdown
 from service.docs_render import find_doc
 from service.runtime import Runtime
@@ -150,6 +151,8 @@ def build_server(runtime_of: Callable[[], Runtime], stdio_caller: Caller | None 
             ans = await runtime.answerer.answer(question, [], caller.access)
         except DocentError as exc:
             raise ToolError(str(exc)) from None
+        # Stored like a chat turn, so the console and the gap report see questions from MCP clients too.
+        record_turn(runtime.conversations, caller.scope, runtime.conversations.new_id(), True, question, ans)
         chat = runtime.settings.chat
         return AskDocsResult(
             answer=ans.text, answerable=ans.answerable, abstain_reason=ans.abstain_reason,

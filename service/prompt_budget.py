@@ -37,6 +37,10 @@ TokenCounter = Callable[[str], int]
 # BM25 (term overlap, IDF over the candidate units) next to the dense cosine: the cosine
 # ranks paraphrases; the overlap keeps the unit that names the question's exact setting.
 SPARSE_WEIGHT = 0.5
+# The source's own dense similarity to the query (retrieval computed it), shared by its units:
+# a section whose heading says what it is about ("Storing the password in a file") has
+# sentences that never repeat it, and without this they lost to a table elsewhere.
+SOURCE_WEIGHT = 1.0
 EMBED_CHARS = 400  # MiniLM reads ~256 word pieces; a long code block's head says what it is
 UNIT_TOKENS = 3  # a unit's line break and, in the extractive prompt, its "[id] "
 SOURCE_TOKENS = 20  # the <source id= title= section=> tag around a source's units
@@ -78,18 +82,20 @@ def _bm25(query: str, units: list[Unit], sparse: Bm25Encoder) -> list[float]:
     return out
 
 
-def relevance(query: str, units: list[Unit], *, embedder: Embedder | None, sparse: Bm25Encoder) -> list[float]:
-    """Each unit's score for the query: dense cosine plus SPARSE_WEIGHT x BM25 scaled to [0, 1]
-    (BM25 alone without an embedder)."""
+def relevance(query: str, units: list[Unit], *, embedder: Embedder | None, sparse: Bm25Encoder,
+              sources: Sequence[float] = ()) -> list[float]:
+    """Each unit's score for the query: its dense cosine, SPARSE_WEIGHT x BM25 scaled to [0, 1]
+    (BM25 alone without an embedder), and SOURCE_WEIGHT x its source's similarity (``sources[n-1]``)."""
     if not units:
         return []
     bm25 = _bm25(query, units, sparse)
     top = max(bm25) or 1.0
+    prior = [SOURCE_WEIGHT * sources[u.source - 1] if u.source <= len(sources) else 0.0 for u in units]
     if embedder is None:
-        return [b / top for b in bm25]
+        return [b / top + p for b, p in zip(bm25, prior, strict=True)]
     q = np.asarray(embedder.embed_query(query), dtype=np.float32)
     dense = embedder.embed_documents([u.text[:EMBED_CHARS] for u in units]) @ q
-    return [float(c) + SPARSE_WEIGHT * b / top for c, b in zip(dense, bm25, strict=True)]
+    return [float(c) + SPARSE_WEIGHT * b / top + p for c, b, p in zip(dense, bm25, prior, strict=True)]
 
 
 def _groups(units: list[Unit]) -> list[list[int]]:
@@ -108,17 +114,25 @@ def _groups(units: list[Unit]) -> list[list[int]]:
 def choose(units: list[Unit], scores: list[float], *, budget: int, count: TokenCounter) -> list[Unit]:
     """The best units whose estimated tokens fit ``budget``, in source order.
 
-    Best first across sources; a procedure that does not fit whole competes step by step.
+    First each source's best unit (or procedure), in retrieval order: retrieval chose these
+    sources, and a paraphrased question often matches a section's heading better than any of
+    its sentences. Then best first across sources; a procedure that does not fit whole
+    competes step by step.
     """
     cost = [count(u.text) + UNIT_TOKENS for u in units]
-    heap: list[tuple[float, int, tuple[int, ...]]] = [
-        (-max(scores[i] for i in g), g[0], tuple(g)) for g in _groups(units)]
+    entries = [(-max(scores[i] for i in g), g[0], tuple(g)) for g in _groups(units)]
+    best: dict[int, tuple[float, int, tuple[int, ...]]] = {}
+    for entry in entries:
+        source = units[entry[2][0]].source
+        best[source] = min(entry, best.get(source, entry))
+    leading = [best[s] for s in sorted(best)]  # taken first, in this order
+    heap = [e for e in entries if e not in leading]
     heapq.heapify(heap)
     opened: set[int] = set()
     kept: list[int] = []
     used = 0
-    while heap:
-        _, _, members = heapq.heappop(heap)
+    while leading or heap:
+        _, _, members = leading.pop(0) if leading else heapq.heappop(heap)
         source = units[members[0]].source
         need = sum(cost[i] for i in members) + (0 if source in opened else SOURCE_TOKENS)
         if used + need <= budget:

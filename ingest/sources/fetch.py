@@ -13,7 +13,7 @@ from urllib.parse import urljoin, urlsplit
 import httpx
 
 from docent.settings import SourceSettings
-from ingest.sources.ssrf import Refused, check, host_of
+from ingest.sources.ssrf import Refused, check, check_peer, host_of
 
 MAX_REDIRECTS = 5
 _REDIRECTS = (301, 302, 303, 307, 308)
@@ -31,6 +31,14 @@ class Response:
     last_modified: str | None = None
 
 
+def _peer_check(resp: httpx.Response, allow_private: bool) -> None:
+    # The address the connection really reached: closes the gap between our DNS lookup
+    # in ``check`` and httpx's own (a name that re-resolves to 127.0.0.1 or 169.254.169.254).
+    stream = resp.extensions.get("network_stream")
+    peer = stream.get_extra_info("server_addr") if stream is not None else None
+    check_peer(str(peer[0]) if peer else None, allow_private)
+
+
 class TooLarge(Exception):
     """The body passed the source's per-page byte cap."""
 
@@ -46,6 +54,7 @@ class Fetcher:
         self._robots: dict[str, urllib.robotparser.RobotFileParser | None] = {}
         self._next: dict[str, float] = {}  # per host: earliest start of the next request
         self._lock = threading.Lock()
+        self.problems: list[str] = []  # robots.txt that could not be read (its host is then skipped)
 
     def close(self) -> None:
         self.client.close()
@@ -63,6 +72,7 @@ class Fetcher:
             self._wait(host_of(url))
             headers = conditional(url) if conditional is not None else {}
             with self.client.stream("GET", url, headers=headers) as resp:
+                _peer_check(resp, self.source.allow_private)  # before any of the body is read
                 if resp.status_code in _REDIRECTS and "location" in resp.headers:
                     url = urljoin(url, resp.headers["location"])
                     continue
@@ -123,8 +133,9 @@ class Fetcher:
             elif 400 <= resp.status < 500:
                 parser.parse([])  # no robots.txt: everything allowed
             else:
-                parser = None
-        except (httpx.HTTPError, Refused, TooLarge):
+                raise ValueError(f"HTTP {resp.status}")
+        except (httpx.HTTPError, Refused, TooLarge, ValueError) as exc:
             parser = None
+            self.problems.append(f"{robots_url}: not readable ({exc}), so nothing on {host} is fetched")
         with self._lock:
             self._robots[host] = parser

@@ -14,6 +14,7 @@ from docent.errors import ConfigError
 # ext:: and fd:: run commands; only these transports may be named in a source.
 _ALLOWED = re.compile(r"^(https?://|ssh://|git@[\w.-]+:|file://|/|\./|\.\./)")
 _TIMEOUT_S = 600
+_USERINFO = re.compile(r"://[^/@\s]+@")
 
 
 @dataclass(slots=True)
@@ -35,7 +36,8 @@ def _git(args: list[str], cwd: Path | None = None) -> str:
     except (OSError, subprocess.TimeoutExpired) as exc:
         raise ConfigError(f"git {args[0]} failed: {exc}") from exc
     if proc.returncode != 0:
-        raise ConfigError(f"git {args[0]} failed: {proc.stderr.strip()[-400:]}")
+        # The state file and the admin API show this: no user:token@ from a clone URL.
+        raise ConfigError(f"git {args[0]} failed: {_USERINFO.sub('://', proc.stderr.strip())[-400:]}")
     return proc.stdout
 
 

@@ -31,6 +31,9 @@ class Scheduler:
         self.on_change = on_change
         self.stop_event = threading.Event()
         self.run_lock = threading.Lock()
+        self._wake = threading.Event()  # a watched folder changed, or stop
+        self._woken: set[str] = set()
+        self._woken_lock = threading.Lock()
 
     def sync(self, name: str, *, full: bool = False) -> tuple[SyncState, IngestSummary | None]:
         """Sync one source now."""
@@ -54,10 +57,14 @@ class Scheduler:
         return combine(summaries)
 
     def due(self) -> dict[str, float]:
-        """When each scheduled source is next due (monotonic seconds), from its last sync."""
+        """When each scheduled source is next due (monotonic seconds), from its last sync.
+        Folders are synced at start (as the docs watcher ingests first) and then on change."""
         now_wall, now = time.time(), time.monotonic()
         out = {}
         for source in self.settings.sources:
+            if source.kind == "folder":
+                out[source.name] = now
+                continue
             if source.schedule_s <= 0:
                 continue  # on demand only
             last = load_state(self.settings, source).last_sync or 0.0
@@ -65,19 +72,52 @@ class Scheduler:
         return out
 
     def loop(self) -> None:
-        """Block, syncing each source when it is due, until ``stop``."""
+        """Block, syncing each source when it is due or its folder changed, until ``stop``."""
         due = self.due()
-        while not self.stop_event.is_set() and due:
-            name, at = min(due.items(), key=lambda item: item[1])
-            if self.stop_event.wait(max(0.0, at - time.monotonic())):
-                break
+        self._watch_folders()
+        while not self.stop_event.is_set():
+            with self._woken_lock:
+                woken, self._woken = self._woken, set()
+            self._wake.clear()
+            now = time.monotonic()
+            ready = [*woken, *(name for name, at in due.items() if at <= now)]
+            for name in dict.fromkeys(ready):
+                if self.stop_event.is_set():
+                    return
+                self._run(name)
+                schedule = find_source(self.settings, name).schedule_s
+                due[name] = time.monotonic() + schedule if schedule > 0 else float("inf")
+            if not ready:
+                self._wake.wait(min(60.0, max(0.05, min(due.values(), default=now + 60) - now)))
+
+    def _run(self, name: str) -> None:
+        try:
+            state, _ = self.sync(name)
+            log.info("source %s synced: %d added, %d changed, %d deleted, %d failed", name, state.added,
+                     state.changed, state.deleted, state.failed)
+        except Exception:  # a bad source must not stop the others
+            log.exception("source %s: sync failed; retrying at its next turn", name)
+
+    def _watch_folders(self) -> None:
+        """A thread per folder source that wakes the loop when its files change."""
+        from pathlib import Path
+
+        from watchfiles import watch
+
+        def watching(name: str, folder: Path) -> None:
             try:
-                state, _ = self.sync(name)
-                log.info("source %s synced: %d added, %d changed, %d deleted, %d failed", name, state.added,
-                         state.changed, state.deleted, state.failed)
-            except Exception:  # a bad source must not stop the others
-                log.exception("source %s: sync failed; retrying at its next turn", name)
-            due[name] = time.monotonic() + find_source(self.settings, name).schedule_s
+                for _changes in watch(folder, stop_event=self.stop_event, debounce=400, rust_timeout=1000):
+                    with self._woken_lock:
+                        self._woken.add(name)
+                    self._wake.set()
+            except Exception:  # a folder that vanished: its schedule still runs
+                log.exception("source %s: watching %s stopped", name, folder)
+
+        for source in self.settings.sources:
+            folder = Path(source.location).expanduser()
+            if source.kind == "folder" and folder.is_dir():
+                threading.Thread(target=watching, args=(source.name, folder), name=f"docent-watch-{source.name}",
+                                 daemon=True).start()
 
     def start_thread(self, *, ingest_first: bool = True) -> threading.Thread:
         """Run ``loop`` on a daemon thread (``ingest_first`` is accepted for the Watcher's interface)."""
@@ -87,3 +127,4 @@ class Scheduler:
 
     def stop(self) -> None:
         self.stop_event.set()
+        self._wake.set()

@@ -27,6 +27,12 @@ def _blocked(address: str) -> bool:
                 or ip.is_unspecified)
 
 
+def check_peer(address: str | None, allow_private: bool) -> None:
+    """Raise ``Refused`` if the address actually connected to is private (DNS changed since ``check``)."""
+    if not allow_private and address is not None and _blocked(address):
+        raise Refused(f"connected to {address}, a private, loopback or link-local address")
+
+
 def check(url: str, hosts: frozenset[str], allow_private: bool) -> None:
     """Raise ``Refused`` unless ``url`` is http(s) on an allowed host resolving to allowed addresses."""
     parts = urlsplit(url)

@@ -8,6 +8,7 @@ import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 from docent.settings import Settings, SourceSettings
 
@@ -15,6 +16,15 @@ from docent.settings import Settings, SourceSettings
 def source_dir(settings: Settings, source: SourceSettings) -> Path:
     """Where a source keeps its checkout, fetched pages and state: ``<data>/sources/<name>``."""
     return settings.data_dir / "sources" / source.name
+
+
+def redacted(location: str) -> str:
+    """``location`` without a ``user:password@`` (a token in a clone URL is a credential)."""
+    parts = urlsplit(location)
+    if parts.username or parts.password:
+        host = parts.hostname or ""
+        return urlunsplit(parts._replace(netloc=host + (f":{parts.port}" if parts.port else "")))
+    return location
 
 
 def write_atomic(path: Path, text: str) -> None:
@@ -43,12 +53,16 @@ class SyncState:
     failed: int = 0
     errors: list[str] = field(default_factory=list)
     version: str = ""  # git: the commit now indexed
+    # What the index was built with: an unchanged commit skips the run only when both still hold.
+    config: str = ""
+    collection: str = ""
     # git: each file's last-changing commit (its citation link); website: nothing.
     file_commits: dict[str, str] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
         out = asdict(self)
-        out.pop("file_commits")
+        for internal in ("file_commits", "config", "collection"):
+            out.pop(internal)
         return out
 
     @classmethod

@@ -91,15 +91,22 @@ class _Rewrite:
         return replace(doc, url=url, visibility=visibility, groups=groups, doc_hash=doc_hash)
 
 
+def _config(settings: Settings, source: SourceSettings, embedder: Embedder) -> str:
+    """Everything besides the files that shapes what a source's sync puts in the index."""
+    return sha256_hex("\x00".join([source.model_dump_json(), settings.visibility.model_dump_json(),
+                                   str(settings.chunk_max_words), settings.docs_base_url, embedder.name]))
+
+
 def _materialise(settings: Settings, source: SourceSettings, state: SyncState,
-                 full: bool) -> tuple[Path, Callable[[str], str | None], list[str], int]:
-    """The folder to index, its URL map, errors and failed-page count; updates ``state``."""
+                 full: bool) -> tuple[Path, Callable[[str], str | None], list[str], int, bool]:
+    """The folder to index, its URL map, errors, failed-page count, and whether the git diff
+    is empty (nothing below the subfolder changed since the synced commit); updates ``state``."""
     home = source_dir(settings, source)
     if source.kind == "folder":
         folder = Path(source.location).expanduser()
         if not folder.is_dir():
             raise ConfigError(f"source {source.name!r}: folder {folder} does not exist")
-        return folder, lambda rel: None, [], 0
+        return folder, lambda rel: None, [], 0, False
     if source.kind == "git":
         repo = home / "repo"
         head = git.checkout(source.location, source.branch, repo)
@@ -122,11 +129,12 @@ def _materialise(settings: Settings, source: SourceSettings, state: SyncState,
             path = f"{sub}/{rel}" if sub else rel
             return template.format(commit=commits.setdefault(rel, head), path=path)
 
-        return folder, file_url, [], 0
+        same = not change.full and not (change.added or change.changed or change.deleted)
+        return folder, file_url, [], 0, same
     from ingest.sources.website import crawl  # httpx and trafilatura only for website sources
 
     result = crawl(source, home, full=full)
-    return result.folder, result.urls.get, result.errors, result.failed
+    return result.folder, result.urls.get, result.errors, result.failed, False
 
 
 def sync_source(settings: Settings, source: SourceSettings, store: IndexStore, embedder: Embedder, *,
@@ -139,10 +147,18 @@ def sync_source(settings: Settings, source: SourceSettings, store: IndexStore, e
         path = source_dir(settings, source) / "state.json"
         state = load_state(settings, source)
         try:
-            folder, urls, errors, failed = _materialise(settings, source, state, full)
+            folder, urls, errors, failed, same = _materialise(settings, source, state, full)
             base = source.url_base or f"{settings.docs_base_url.rstrip('/')}/{source.name}"
             ingestor = Ingestor(store, embedder, Bm25Encoder(), settings.data_dir, base, settings.chunk_max_words,
                                 policy_for(settings, source))
+            config = _config(settings, source, embedder)
+            if same and state.config == config and state.collection == store.active(ingestor.meta).name:
+                # Re-sync from the diff: no file changed, and the index (not rebuilt since) holds this commit.
+                state.unchanged += state.added + state.changed
+                state.added = state.changed = state.deleted = 0
+                state.seconds, state.last_sync = round(time.perf_counter() - started, 3), time.time()
+                state.save(path)
+                return state, None
             prefix = f"{source.name}/"
             summary = ingestor.run(folder, progress=False, on_change=on_change, prefix=prefix,
                                    rewrite=_Rewrite(source, prefix, urls))
@@ -160,6 +176,7 @@ def sync_source(settings: Settings, source: SourceSettings, store: IndexStore, e
         state.errors = errors + [f"{s['path']}: {s['reason']}" for s in summary.skipped]
         state.seconds = round(time.perf_counter() - started, 3)
         state.last_sync = time.time()
+        state.config, state.collection = config, summary.collection
         state.save(path)  # only now: a crash before this re-runs the sync from the old commit
         return state, summary
 

@@ -239,6 +239,7 @@ class _Crawl:
                             queued.add(link)
                             frontier.append(link)
         self.fetcher.close()
+        self.result.errors.extend(self.fetcher.problems)
         if self.result.truncated:
             self.result.errors.append(f"crawl stopped at the page or time cap ({started} pages): nothing deleted")
         else:

@@ -10,19 +10,22 @@ from docent.schema import Hit
 from docent.settings import ChatSettings
 from service.answer import Answer
 from service.api.schemas import ChatResponse, SourceOut
+from service.conversations import ConversationStore
 
 SNIPPET_CHARS = 200
 # Document text is hostile input: every pattern here is linear (bounded, no nested quantifiers).
 _NOISE_LINE = re.compile(r"^[ \t]{0,8}(?:#{1,6}[ \t]|```|~~~|\|?[ \t]{0,4}:?-{3,}).*$", re.M)
 _LINK = re.compile(r"!?\[([^\]\n]{0,300})\]\([^)\s]{0,1000}\)")
-_MARKS = re.compile(r"^[ \t]{0,8}(?:[-*+>][ \t]|\d{1,3}[.)][ \t])|\*\*|__|`|\|", re.M)
+_MARKS = re.compile(r"^[ \t]{0,8}(?:[-*+>][ \t]|\d{1,3}[.)][ \t])|\|", re.M)  # list markers, quotes, table pipes
+# Dropped without a space ("`days`," stays "days,"); "__" is left alone: DOCENT_CHAT__TOP_K is a name.
+_EMPHASIS = re.compile(r"\*\*|`")
 _SPACE = re.compile(r"\s+")
 
 
 def snippet(text: str, limit: int = SNIPPET_CHARS) -> str:
     """The start of a chunk's text as plain prose: headings, fences and markup dropped, cut at a word."""
     head = text[: limit * 6]  # enough prose survives the clean-up; the rest is never scanned
-    plain = _SPACE.sub(" ", _MARKS.sub(" ", _LINK.sub(r"\1", _NOISE_LINE.sub(" ", head)))).strip()
+    plain = _SPACE.sub(" ", _EMPHASIS.sub("", _MARKS.sub(" ", _LINK.sub(r"\1", _NOISE_LINE.sub(" ", head))))).strip()
     if len(plain) <= limit:
         return plain
     cut = plain[:limit]
@@ -62,3 +65,24 @@ def to_response(ans: Answer, chat: ChatSettings, cid: str, message_id: int, star
         "rewritten_query": ans.rewritten_query,
         "cached": ans.cached,
     })
+
+
+def record_turn(store: ConversationStore, scope: str, cid: str, new: bool, question: str, ans: Answer) -> int:
+    """Store the turn (and a new conversation) at once; the meta is what the staff console shows about why.
+
+    Every way in (the chat route, the OpenAI-compatible route, MCP ``ask_docs``) records its
+    turns here, so the console, feedback and the gap report see every question.
+    """
+    meta = {
+        "citations": [asdict(c) for c in ans.citations],
+        "answerable": ans.answerable, "abstain_reason": ans.abstain_reason, "model": ans.model,
+        "rewritten_query": ans.rewritten_query, "timings_ms": ans.timings_ms,
+        "unsupported_sentences": ans.unsupported_sentences, "grounding": ans.grounding,
+        "answer_mode": ans.answer_mode,
+        # The answer cache entry this answer came from or created: a thumbs-down evicts it.
+        "cached": ans.cached, "cache_entry": ans.cache_id,
+        "retrieved": [{"chunk_id": h.chunk_id, "doc_path": h.doc_path, "score": h.score,
+                       "similarity": round(h.similarity, 4)} for h in ans.retrieval.hits],
+    }
+    # Abstentions are stored as the user saw them, never with model text.
+    return store.record_turn(cid, scope, question, ans.text, meta, new=new)

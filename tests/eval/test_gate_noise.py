@@ -74,3 +74,15 @@ def test_gate_noise_metric_missing_from_one_run_is_not_compared() -> None:
     result = gate(after, before, {"faithfulness": 0.05, "grounding": 0.05}, [before, after])
     assert result.exit_code == PASS and result.not_compared == ["faithfulness", "grounding"]
     assert result.to_json()["verdict"] == "pass"
+
+
+def test_gate_noise_failed_answer_is_listed_not_counted() -> None:
+    """An answer that timed out in the new run is not a docs regression: listed as failed, the gate passes."""
+    before = make_record("20250101T000000Z-000", {"q1": {"abstention_correct": 1.0}})
+    after = make_record("20250102T000000Z-000", {"q1": {"abstention_correct": 0.0}}, answered={"q1": False})
+    after.questions[0].sample.error = "model unavailable (degraded answer)"
+    result = gate(after, before, {"abstention_accuracy": 0.05}, [before, after])
+    assert result.exit_code == PASS
+    (drop,) = result.metrics[0].drops
+    assert drop.cause == "failed" and not drop.regressed
+    assert any("answer failed" in line for line in result.lines())

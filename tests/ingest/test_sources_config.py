@@ -56,3 +56,40 @@ def test_folder_source_access_and_globs(settings: Settings, edge_store: EdgeStor
     payloads = index.payloads([cid for entry in inv.values() for cid in entry.ids]).values()
     assert {(p["visibility"], tuple(p["groups"])) for p in payloads} == {("internal", ("support",))}
     assert {p["url"].split("#")[0] for p in payloads} == {"https://hb.example.com/a", "https://hb.example.com/b"}
+
+
+EXAMPLE = """\
+sources:
+  - name: docs
+    kind: website
+    location: https://docs.example.com/
+    sitemap: https://docs.example.com/sitemap.xml
+    exclude: ["blog/", "changelog/"]
+    schedule_s: 21600
+  - name: handbook
+    kind: git
+    location: https://github.com/example/handbook.git
+    branch: main
+    subfolder: support
+    visibility: internal
+    groups: [support]
+    schedule_s: 900
+  - name: manuals
+    kind: folder
+    location: /srv/manuals
+    include: ["*.pdf"]
+    url_base: https://files.example.com/manuals
+"""
+
+
+def test_sources_file_yaml_is_read_and_checked(tmp_path: Path) -> None:
+    """A sources.yaml gives the same sources as the settings list, and its overlaps fail the same way."""
+    path = tmp_path / "sources.yaml"
+    path.write_text(EXAMPLE)
+    settings = Settings(_env_file=None, data_dir=tmp_path / "data", sources_file=path)
+    assert [(s.name, s.kind) for s in settings.sources] == [("docs", "website"), ("handbook", "git"),
+                                                           ("manuals", "folder")]
+    assert settings.sources[1].groups == ["support"] and settings.sources[0].schedule_s == 21600
+    path.write_text(EXAMPLE.replace("name: manuals", "name: docs"))
+    with pytest.raises(ValidationError, match="both claim the doc path prefix"):
+        Settings(_env_file=None, data_dir=tmp_path / "data", sources_file=path)

@@ -91,9 +91,13 @@ def test_git_sync_follows_add_change_rename_delete(settings: Settings, edge_stor
     assert summary is not None and summary.changes["removed"] == ["handbook/install.md", "handbook/old.md"]
 
     counting.embedded.clear()
-    third, _ = sync_source(settings, source, edge_store, counting)
+    third, skipped = sync_source(settings, source, edge_store, counting)
     assert third.unchanged == 3 and third.added == third.changed == third.deleted == 0
-    assert counting.embedded == []
+    assert counting.embedded == [] and skipped is None  # an empty diff: the files are not even re-read
+
+    drafts = source.model_copy(update={"exclude": []})  # a changed config is not skipped
+    fourth, summary = sync_source(settings, drafts, edge_store, counting)
+    assert summary is not None and fourth.added == 1 and "handbook/drafts/wip.md" in _paths(edge_store)
 
 
 def test_git_sync_leaves_other_sources_and_docs_folder_alone(settings: Settings, edge_store: EdgeStore,
@@ -134,3 +138,30 @@ def test_git_location_refuses_command_transports(settings: Settings, edge_store:
     source = SourceSettings(name="evil", kind="git", location="ext::sh -c touch% /tmp/pwned")
     with pytest.raises(ConfigError, match="use an https"):
         sync_source(settings, source, edge_store, embedder)
+
+
+def test_scheduler_resyncs_git_source_on_its_schedule(settings: Settings, edge_store: EdgeStore,
+                                                      embedder: Embedder, repo: Path) -> None:
+    """The scheduler syncs a git source at start and again schedule_s later, picking up a new commit."""
+    import time
+
+    from ingest.sources.schedule import Scheduler
+
+    source = _source(repo, schedule_s=1)
+    scheduler = Scheduler(settings.model_copy(update={"sources": [source]}), edge_store, embedder)
+    thread = scheduler.start_thread()
+    try:
+        deadline = time.monotonic() + 60
+        while load_state(settings, source).version != git(repo, "rev-parse", "HEAD"):
+            assert time.monotonic() < deadline
+            time.sleep(0.1)
+        write(repo, "docs/added.md", "# Added\n\nScheduled syncs pick this up.\n")
+        head = commit(repo, "more")
+        while load_state(settings, source).version != head:
+            assert time.monotonic() < deadline
+            time.sleep(0.1)
+        assert "handbook/added.md" in _paths(edge_store)
+    finally:
+        scheduler.stop()
+        thread.join(timeout=30)
+    assert not thread.is_alive()

@@ -26,6 +26,7 @@ from docent.settings import Settings, SourceSettings
 from ingest.sources.ssrf import Refused, check
 from ingest.sources.sync import sync_source
 from tests.conftest import REPO
+from tests.ingest.test_formats_pdf import PAGES, _pdf
 from tests.ingest.test_pipeline_incremental import CountingEmbedder
 
 LAST_MODIFIED = email.utils.formatdate(1_700_000_000, usegmt=True)
@@ -80,7 +81,8 @@ def _handler(site: Site) -> type[BaseHTTPRequestHandler]:
             pass
 
         def do_GET(self) -> None:  # noqa: N802 - http.server's name
-            site.log.append((self.path, {k.lower(): v for k, v in self.headers.items()}))
+            site.log.append((self.path, {**{k.lower(): v for k, v in self.headers.items()},
+                                         "_at": str(time.monotonic())}))
             route = site.routes.get(self.path.split("?")[0] if self.path not in site.routes else self.path)
             if route is None:
                 self.send_error(404)
@@ -254,7 +256,10 @@ def test_website_link_crawl_loop_duplicates_and_offhost(settings: Settings, edge
     """Following links: a loop ends, a canonical duplicate is dropped, other hosts are never contacted."""
     body = "<p>Single sign-on works with any SAML 2.0 identity provider; upload the metadata XML first.</p>"
     site.page("/index.html", "Home", "<h1>Home</h1>" + body.replace("Single", "Home: single"),
-              links=("/a.html", "http://example.org/elsewhere", "/off-host", "/a.html?ref=nav", "/file.zip"))
+              links=("/a.html", "http://example.org/elsewhere", "/off-host", "/a.html?ref=nav", "/file.zip",
+                     "/manual.pdf"))
+    site.routes["/manual.pdf"] = Route(_pdf(PAGES, (("Installing Acme", 0), ("Configuring Acme", 1))),
+                                       content_type="application/pdf")
     site.page("/a.html", "A", "<h1 id='a'>A</h1>" + body, links=("/b.html",))
     site.page("/b.html", "B", "<h1>B</h1>" + body.replace("SAML", "OIDC"), links=("/a.html", "/index.html"))
     site.routes["/a.html?ref=nav"] = Route(site.routes["/a.html"].body.replace(
@@ -263,8 +268,11 @@ def test_website_link_crawl_loop_duplicates_and_offhost(settings: Settings, edge
     site.routes["/file.zip"] = Route(b"PK\x03\x04", content_type="application/zip")
     site.routes["/robots.txt"] = Route(b"", status=404)
     state, _ = sync_source(settings, _source(site), edge_store, embedder)
-    names = sorted(p.rsplit("/", 1)[-1] for p in _docs(edge_store))
-    assert names == ["a.md", "b.md", "index.md"]
+    docs = _docs(edge_store)
+    names = sorted(p.rsplit("/", 1)[-1] for p in docs)
+    assert names == ["a.md", "b.md", "index.md", "manual.pdf"]  # the PDF link went to the PDF parser
+    pdf = next(v for k, v in docs.items() if k.endswith(".pdf"))
+    assert {p["url"] for p in pdf} >= {f"{site.base}/manual.pdf#page=1", f"{site.base}/manual.pdf#page=2"}
     assert "refused" in " ".join(state.errors) and "localhost" in " ".join(state.errors)
     assert len(site.requests("/a.html")) == 1 and len(site.requests("/b.html")) == 1
     assert no_outside_network == []
@@ -281,6 +289,25 @@ def test_website_page_cap_keeps_unreached_pages(settings: Settings, edge_store: 
     assert len(_docs(edge_store)) == 3
     state, _ = sync_source(settings, _source(site, max_pages=1), edge_store, embedder)
     assert len(_docs(edge_store)) == 3 and "nothing deleted" in " ".join(state.errors)
+    for path in ("/index.html", "/p1.html", "/p2.html"):
+        site.routes[path].delay = 0.4
+    state, _ = sync_source(settings, _source(site, max_seconds=0.2, concurrency=1), edge_store, embedder)
+    assert len(_docs(edge_store)) == 3 and "nothing deleted" in " ".join(state.errors)  # the time cap
+    last = {path: float(site.requests(path)[-1]["_at"]) for path in ("/index.html", "/p2.html")}
+    assert last["/p2.html"] < last["/index.html"]  # the crawl stopped before reaching it again
+
+
+def test_website_obeys_crawl_delay(settings: Settings, edge_store: EdgeStore, embedder: Embedder,
+                                   site: Site) -> None:
+    """robots.txt's Crawl-delay spaces the requests to a host, even with several workers."""
+    text = "<p>Backups run hourly and are kept for thirty days in two regions.</p>"
+    site.page("/index.html", "Home", "<h1>Home</h1>" + text, links=("/p1.html", "/p2.html"))
+    site.page("/p1.html", "P1", "<h1>P1</h1>" + text.replace("hourly", "daily"))
+    site.page("/p2.html", "P2", "<h1>P2</h1>" + text.replace("hourly", "weekly"))
+    site.routes["/robots.txt"] = Route(b"User-agent: *\nCrawl-delay: 1\n", content_type="text/plain")
+    sync_source(settings, _source(site, concurrency=4), edge_store, embedder)
+    times = sorted(float(h["_at"]) for p, h in site.log if p.endswith(".html"))
+    assert len(times) == 3 and all(b - a >= 0.9 for a, b in zip(times, times[1:], strict=False))
 
 
 def test_ssrf_guard_refuses_private_and_unlisted_hosts(settings: Settings, edge_store: EdgeStore,
@@ -297,3 +324,26 @@ def test_ssrf_guard_refuses_private_and_unlisted_hosts(settings: Settings, edge_
     site.page("/index.html", "Home", "<h1>Home</h1><p>text</p>")
     state, _ = sync_source(settings, _source(site, allow_private=False), edge_store, embedder)
     assert site.log == [] and "loopback" in " ".join(state.errors)
+
+
+def test_ssrf_guard_checks_the_connected_address(settings: Settings, edge_store: EdgeStore, embedder: Embedder,
+                                                 site: Site, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A name that resolves public for the check and then to loopback (DNS rebinding) yields nothing."""
+    site.page("/index.html", "Home", "<h1>Home</h1><p>Internal admin panel secrets.</p>")
+    real = socket.getaddrinfo
+    calls: list[str] = []
+
+    def rebinding(host: Any, port: Any, *args: Any, **kwargs: Any) -> Any:
+        if host != "docs.test":
+            return real(host, port, *args, **kwargs)
+        calls.append(host)
+        # Public for the guard's own lookup (ssrf.check passes type=), loopback for the connection's.
+        address = "93.184.216.34" if "type" in kwargs else "127.0.0.1"
+        return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", (address, port))]
+
+    monkeypatch.setattr(socket, "getaddrinfo", rebinding)
+    source = _source(site, location=f"http://docs.test:{site.port}/index.html", allow_private=False)
+    state, _ = sync_source(settings, source, edge_store, embedder)
+    index = edge_store.open_active()
+    assert index is None or index.inventory() == {}
+    assert "connected to 127.0.0.1" in " ".join(state.errors)

@@ -126,3 +126,9 @@ def test_snippet_is_linear_on_adversarial_text() -> None:
     for hostile in ("[" * 100_000, "[a](" * 25_000, "#" * 100_000, "*_`|" * 25_000, " \n" * 50_000):
         snippet(hostile)
     assert time.perf_counter() - started < 0.5
+
+
+def test_snippet_keeps_punctuation_next_to_code() -> None:
+    """Inline code loses its backticks but not its place: no blank before the comma."""
+    assert snippet("Each entry has `days`, `start` and **`limit`**: set `DOCENT_CHAT__TOP_K`.") == \
+        "Each entry has days, start and limit: set DOCENT_CHAT__TOP_K."

@@ -6,7 +6,6 @@ import json
 import logging
 import time
 from collections.abc import AsyncIterator
-from dataclasses import asdict
 from typing import Any
 
 from fastapi import APIRouter
@@ -17,7 +16,7 @@ from service.answer import Answer
 from service.api.deps import Caller, CallerDep, RuntimeDep
 from service.api.errors import status_for
 from service.api.schemas import ChatRequest, ChatResponse, ErrorBody, FeedbackRequest
-from service.api.views import to_response, to_sources
+from service.api.views import record_turn, to_response, to_sources
 from service.observability import Observability, ObservabilityDep
 from service.runtime import Runtime
 
@@ -47,23 +46,6 @@ def _start(body: ChatRequest, runtime: Runtime, caller: Caller) -> tuple[str, li
     return store.new_id(), [], True
 
 
-def _record(runtime: Runtime, caller: Caller, cid: str, new: bool, question: str, ans: Answer) -> int:
-    """Store the turn (and a new conversation) at once; the meta is what the staff console shows about why."""
-    meta = {
-        "citations": [asdict(c) for c in ans.citations],
-        "answerable": ans.answerable, "abstain_reason": ans.abstain_reason, "model": ans.model,
-        "rewritten_query": ans.rewritten_query, "timings_ms": ans.timings_ms,
-        "unsupported_sentences": ans.unsupported_sentences, "grounding": ans.grounding,
-        "answer_mode": ans.answer_mode,
-        # The answer cache entry this answer came from or created: a thumbs-down evicts it.
-        "cached": ans.cached, "cache_entry": ans.cache_id,
-        "retrieved": [{"chunk_id": h.chunk_id, "doc_path": h.doc_path, "score": h.score,
-                       "similarity": round(h.similarity, 4)} for h in ans.retrieval.hits],
-    }
-    # Abstentions are stored as the user saw them, never with model text.
-    return runtime.conversations.record_turn(cid, caller.scope, question, ans.text, meta, new=new)
-
-
 @router.post("/chat", response_model=ChatResponse,
              responses={200: {"content": {"text/event-stream": {}},
                               "description": SSE_EVENTS},
@@ -77,7 +59,7 @@ async def chat(body: ChatRequest, runtime: RuntimeDep, caller: CallerDep, obs: O
                                  media_type="text/event-stream",
                                  headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
     ans = await runtime.answerer.answer(body.message, history, caller.access)
-    message_id = _record(runtime, caller, cid, new, body.message, ans)
+    message_id = record_turn(runtime.conversations, caller.scope, cid, new, body.message, ans)
     obs.answered(ans, question=body.message, staff=caller.staff, mode="json", seconds=time.perf_counter() - started)
     return to_response(ans, runtime.settings.chat, cid, message_id, started)
 
@@ -98,7 +80,7 @@ async def _sse(question: str, history: list[dict[str, str]], cid: str, new: bool
                 yield _event("delta", {"text": payload})
             else:
                 assert isinstance(payload, Answer)  # "final": the checked answer, always last
-                message_id = _record(runtime, caller, cid, new, question, payload)
+                message_id = record_turn(runtime.conversations, caller.scope, cid, new, question, payload)
                 obs.answered(payload, question=question, staff=caller.staff, mode="sse",
                              seconds=time.perf_counter() - started)
                 final = to_response(payload, runtime.settings.chat, cid, message_id, started)

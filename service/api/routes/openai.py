@@ -27,7 +27,7 @@ from fastapi.routing import APIRoute
 from docent.errors import DocentError, InvalidMessageError, NotFoundError
 from docent.settings import ChatSettings
 from service.answer import Answer
-from service.api.deps import CallerDep, RuntimeDep
+from service.api.deps import Caller, CallerDep, RuntimeDep
 from service.api.errors import headers_for, status_for
 from service.api.openai_schemas import (
     ERROR_RESPONSES,
@@ -46,8 +46,9 @@ from service.api.openai_schemas import (
     ModelList,
     error_body,
 )
-from service.api.views import to_response
+from service.api.views import record_turn, to_response
 from service.observability import ObservabilityDep
+from service.runtime import Runtime
 
 log = logging.getLogger(__name__)
 SOURCES = "\n\nSources:\n"  # also how an earlier answer's Sources list is found and cut from history
@@ -160,18 +161,26 @@ async def chat_completions(body: ChatCompletionRequest, request: Request, runtim
     if body.stream:
         async def answer() -> Answer:
             ans = await runtime.answerer.answer(question, history, caller.access)
+            _record(runtime, caller, question, ans)
             obs.answered(ans, question=question, staff=caller.staff, mode="sse", seconds=time.perf_counter() - started)
             return ans
 
         return StreamingResponse(_chunks(answer, chat, ident, created, base, started), media_type="text/event-stream",
                                  headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
     ans = await runtime.answerer.answer(question, history, caller.access)
+    _record(runtime, caller, question, ans)
     obs.answered(ans, question=question, staff=caller.staff, mode="json", seconds=time.perf_counter() - started)
     return ChatCompletion(
         id=ident, created=created, choices=[Choice(message=AssistantMessage(content=content(ans, chat, base)))],
         usage=CompletionUsage(prompt_tokens=ans.prompt_tokens, completion_tokens=ans.completion_tokens,
                               total_tokens=ans.prompt_tokens + ans.completion_tokens),
         docent=_extra(ans, chat, ident, started))
+
+
+def _record(runtime: Runtime, caller: Caller, question: str, ans: Answer) -> None:
+    """Each completion is its own stored conversation (the client holds the history), so the console
+    and the gap report see questions asked through OpenAI clients too."""
+    record_turn(runtime.conversations, caller.scope, runtime.conversations.new_id(), True, question, ans)
 
 
 def _data(payload: Any) -> str:

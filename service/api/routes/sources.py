@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from urllib.parse import urlsplit, urlunsplit
-
 from fastapi import APIRouter
 from pydantic import BaseModel, Field
 
+from ingest.sources.state import redacted
 from ingest.sources.sync import load_state
 from service.api.deps import AdminDep, RuntimeDep
 from service.api.schemas import ErrorBody
@@ -30,14 +29,6 @@ class SourceStatus(BaseModel):
     version: str = Field(description="git: the commit indexed; empty for other kinds.")
 
 
-def _redacted(location: str) -> str:
-    parts = urlsplit(location)
-    if parts.username or parts.password:  # a token in a clone URL is a credential
-        host = parts.hostname or ""
-        return urlunsplit(parts._replace(netloc=host + (f":{parts.port}" if parts.port else "")))
-    return location
-
-
 @router.get("/sources", response_model=list[SourceStatus], responses={401: {"model": ErrorBody},
                                                                       403: {"model": ErrorBody}})
 def sources(runtime: RuntimeDep, _: AdminDep) -> list[SourceStatus]:
@@ -45,7 +36,7 @@ def sources(runtime: RuntimeDep, _: AdminDep) -> list[SourceStatus]:
     out = []
     for source in runtime.settings.sources:
         state = load_state(runtime.settings, source)
-        out.append(SourceStatus(name=source.name, kind=source.kind, location=_redacted(source.location),
+        out.append(SourceStatus(name=source.name, kind=source.kind, location=redacted(source.location),
                                 schedule_s=source.schedule_s, last_sync=state.last_sync, seconds=state.seconds,
                                 added=state.added, changed=state.changed, deleted=state.deleted,
                                 unchanged=state.unchanged, failed=state.failed, errors=state.errors[:50],
