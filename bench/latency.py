@@ -198,24 +198,25 @@ def parse_variant(text: str) -> tuple[str, dict[str, str]]:
     return name or "default", env
 
 
-def latency(corpus: dict[str, str], args: argparse.Namespace, out: dict[str, Any], log: Any) -> None:
+def latency(corpus: dict[str, str], data: Path, args: argparse.Namespace, out: dict[str, Any], log: Any) -> None:
     qs = questions(corpus["questions"], args.questions)
-    with ingested(corpus["docs"]) as data:
-        for variant in args.variant or ["after:"]:
-            name, env = parse_variant(variant)
-            for mode in args.modes:
-                server_env = {"DOCENT_CHAT__ANSWER_MODE": mode, "DOCENT_CACHE__ENABLED": "false",
-                              "DOCENT_DOCS_DIR": corpus["docs"], **env}
-                with serve(data, args.model, server_env, settle_s=2.0) as srv:
-                    asyncio.run(run_users(srv.base, qs[:1], 1))  # warm-up: model loaded, caches primed
-                    for users in args.users:
-                        ts = asyncio.run(run_users(srv.base, qs, users))
-                        key = f"{corpus['name']}/{name}/{mode}/{users}u"
-                        out[key] = summary(ts)
-                        print(f"{key:44} " + fmt(out[key]), flush=True)
-                        for t in ts:
-                            log.write(json.dumps({"corpus": corpus["name"], "variant": name, "mode": mode,
-                                                  "users": users, **asdict(t)}) + "\n")
+    for variant in args.variant or ["after:"]:
+        name, env = parse_variant(variant)
+        for mode in args.modes:
+            server_env = {"DOCENT_CHAT__ANSWER_MODE": mode, "DOCENT_CACHE__ENABLED": "false",
+                          "DOCENT_DOCS_DIR": corpus["docs"], **env}
+            with serve(data, args.model, server_env, settle_s=2.0) as srv:
+                # The first question after a restart (the model is warmed in the background at start-up).
+                first = asyncio.run(run_users(srv.base, qs[-1:], 1))[0]
+                out[f"{corpus['name']}/{name}/{mode}/first_after_start_s"] = first.final_s
+                for users in args.users:
+                    ts = asyncio.run(run_users(srv.base, qs[:-1] if users == 1 else qs, users))
+                    key = f"{corpus['name']}/{name}/{mode}/{users}u"
+                    out[key] = summary(ts)
+                    print(f"{key:44} " + fmt(out[key]), flush=True)
+                    for t in ts:
+                        log.write(json.dumps({"corpus": corpus["name"], "variant": name, "mode": mode,
+                                              "users": users, **asdict(t)}) + "\n")
 
 
 def fmt(s: dict[str, Any]) -> str:
@@ -264,9 +265,11 @@ def cache_replay(base_fill: str, base_ask: str, corpus: dict[str, str], n: int) 
             "near_misses": len(near), "false_hits": len(false_hits), "false_hit_questions": false_hits}
 
 
-def cache_part(corpus: dict[str, str], args: argparse.Namespace, out: dict[str, Any]) -> None:
+def cache_part(corpus: dict[str, str], data: Path, args: argparse.Namespace, out: dict[str, Any]) -> None:
     env = {"DOCENT_CACHE__ENABLED": "true", "DOCENT_DOCS_DIR": corpus["docs"]}
-    with ingested(corpus["docs"]) as data, serve(data, FAKE_MODEL, env, settle_s=2.0) as srv:
+    for db in data.glob("answer_cache.db*"):
+        db.unlink()  # start empty
+    with serve(data, FAKE_MODEL, env, settle_s=2.0) as srv:
         key = f"{corpus['name']}/cache/sqlite/1 worker"
         out[key] = cache_replay(srv.base, srv.base, corpus, args.cache_questions)
         print(f"{key:44} {out[key]}", flush=True)
@@ -276,7 +279,6 @@ def cache_part(corpus: dict[str, str], args: argparse.Namespace, out: dict[str, 
 
     with contextlib.ExitStack() as stack:
         redis = stack.enter_context(running_redis(Path(tempfile.mkdtemp(prefix="docent-redis-"))))
-        data = stack.enter_context(ingested(corpus["docs"]))
         replica = clone(data)
         stack.callback(shutil.rmtree, replica, True)
         env = {**env, "DOCENT_REDIS_URL": redis.url}
@@ -304,13 +306,15 @@ def main() -> None:
     args = ap.parse_args()
     out: dict[str, Any] = {"machine": machine()}
     chosen = corpora(args.corpora)
-    if not args.skip_latency:
-        with open(args.answers_out, "w", encoding="utf-8") as log:
-            for corpus in chosen:
-                latency(corpus, args, out, log)
-    if args.cache or args.redis:
+    with open(args.answers_out, "w", encoding="utf-8") as log:
         for corpus in chosen:
-            cache_part(corpus, args, out)
+            t0 = time.perf_counter()
+            with ingested(corpus["docs"]) as data:
+                out[f"{corpus['name']}/ingest_s"] = round(time.perf_counter() - t0, 1)
+                if not args.skip_latency:
+                    latency(corpus, data, args, out, log)
+                if args.cache or args.redis:
+                    cache_part(corpus, data, args, out)
     out["machine_after"] = machine()
     print(json.dumps(out))
 

@@ -68,6 +68,9 @@ def quantization_arch() -> str | None:
     return None
 
 
+RECENT_QUERIES = 64  # query vectors remembered (a few KB each)
+
+
 class SentenceTransformerEmbedder:
     """sentence-transformers on CPU, with a torch, ONNX or int8-ONNX backend."""
 
@@ -89,6 +92,7 @@ class SentenceTransformerEmbedder:
         # 64 chunks takes seconds), and a fast tokenizer must not be shared by threads.
         self._lock = threading.Lock()
         self._query_lock = threading.Lock()
+        self._recent: dict[str, list[float]] = {}
         if backend == "torch":
             def load() -> SentenceTransformer:
                 model: SentenceTransformer = SentenceTransformer(str(source), device="cpu", local_files_only=True)
@@ -145,10 +149,19 @@ class SentenceTransformerEmbedder:
         return np.asarray(vectors, dtype=np.float32)
 
     def embed_query(self, text: str) -> list[float]:
+        """One query's vector. The last few are remembered: the answer cache's lookup, retrieval
+        and the prompt budget each embed the same question within one request."""
         with self._query_lock:
+            cached = self._recent.get(text)
+            if cached is not None:
+                return list(cached)
             vector = self._query_model.encode([text], normalize_embeddings=True, convert_to_numpy=True,
                                               show_progress_bar=False)
-        return [float(x) for x in vector[0]]
+            out = [float(x) for x in vector[0]]
+            self._recent[text] = out
+            while len(self._recent) > RECENT_QUERIES:
+                self._recent.pop(next(iter(self._recent)))  # oldest first: dicts keep insertion order
+        return list(out)
 
 
 def build_embedder(settings: Settings) -> Embedder:

@@ -182,6 +182,7 @@ def serve(
     except DocentError as exc:
         fail(exc)
         return
+    runtime.warm_model()
     try:
         uvicorn.run(build_app(settings, runtime), host=host, port=port, **options)
     finally:

@@ -210,6 +210,22 @@ class Runtime:
             ingestor = build_ingestor(self.settings, self.store, self.embedder)
             return ingestor.run(self.settings.docs_dir, rebuild=rebuild, progress=False, on_change=self._changed)
 
+    def warm_model(self) -> threading.Thread | None:
+        """Load the local model in the background at start-up (its system prompts are evaluated
+        and kept as it loads), so the first question after a restart is not the slow one."""
+        if not isinstance(self.model, RouterChatModel):
+            return None
+
+        def warm() -> None:
+            try:
+                self.model.warm()  # type: ignore[attr-defined]
+            except Exception:  # a broken model file is reported by the first answer, as before
+                log.warning("could not warm the local model at start-up", exc_info=True)
+
+        thread = threading.Thread(target=warm, name="docent-warm-model", daemon=True)
+        thread.start()
+        return thread
+
     def start_watcher(self) -> None:
         """Host the ingestion worker in-process (the embedded store allows one process).
 

@@ -97,6 +97,14 @@ class RouterChatModel:
             return handler.count_tokens(name, text)
         return int(litellm.token_counter(model=self._model or "gpt-4o-mini", text=text))
 
+    def warm(self) -> None:
+        """Load an in-process ``docent-local`` model now (which also evaluates and keeps its system
+        prompts), so the first question after a restart pays neither; other models need nothing."""
+        provider, _, name = self._model.partition("/")
+        handler = find_provider(LOCAL_PROVIDER) if provider == LOCAL_PROVIDER else None
+        if isinstance(handler, LocalLLM):
+            handler.runner(name)
+
     def _request(
         self,
         messages: Sequence[ChatMessage],

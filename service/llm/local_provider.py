@@ -96,10 +96,11 @@ class LocalLLM(CustomLLM):
     def runner(self, model: str) -> LlamaRunner:
         """The loaded runner for ``model``, loading it on first use."""
         config = self.config
-        path = resolve_local_model(model, config.models_dir)
-        key = (path, config.n_ctx, config.n_threads)
-        # One loader at a time: two requests racing on a cold start must not load 1 GB twice.
+        # One loader at a time: two requests racing on a cold start must not load 1 GB twice,
+        # nor both check (and write) the model file's checksum record at once.
         with self._load_lock:
+            path = resolve_local_model(model, config.models_dir)
+            key = (path, config.n_ctx, config.n_threads)
             runner = self._runners.get(key)
             if runner is None:
                 if not self._runners:

@@ -132,9 +132,15 @@ def build_runtime(data: Path, store: IndexStore, embedder: Embedder, model: str,
     settings.auth.staff_keys = staff_keys()
     settings.auth.rate_per_minute_key = 100_000
     settings.auth.failures_per_minute_ip = 100_000
-    settings.chat = settings.chat.model_copy(update={"min_similarity": 0.0, "top_k": 10, **chat})
+    # Whole sources (no prompt token budget): the hostile text these tests plant must reach the
+    # prompt, and their scripted replies quote it.
+    settings.chat = settings.chat.model_copy(update={"min_similarity": 0.0, "top_k": 10, "prompt_token_budget": 0,
+                                                     **chat})
     settings.widget = WidgetSettings(sites=[Site(site_id=SITE, allowed_origins=["http://testserver"])],
                                      rate_per_minute_token=100_000, rate_per_minute_ip=100_000)
+    # Each attack must reach the model: a repeated question answered from the cache would
+    # not. The cache's own access boundary is tested in tests/service/test_answer_cache.py.
+    settings.cache.enabled = False
     return Runtime.build(settings, store=store, embedder=embedder, start_watcher=False)
 
 

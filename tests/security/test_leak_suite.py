@@ -196,7 +196,7 @@ def test_leak_suite_public_pages_and_get_routes_leak_nothing(app: App, secrets: 
 
 def test_leak_suite_planted_injection_reaches_model_fenced(app: App, widget: dict[str, str],
                                                            secrets: Secrets) -> None:
-    """The planted forum page is retrieved for a public question; its fake </source> arrives neutralised."""
+    """The planted forum page is retrieved for a public question; its fake </source> never closes a source."""
     fake = register_fake_provider()
     question = "What does the community forum FAQ say about reported posts?"
     r = app.client.post("/v1/chat", json={"message": question}, headers=widget)
@@ -205,5 +205,8 @@ def test_leak_suite_planted_injection_reaches_model_fenced(app: App, widget: dic
     prompt = next(m for script, msgs in reversed(fake.requests) if script == "echo-all"
                   for m in msgs if m["role"] == "user" and "forum" in str(m["content"]))
     content = str(prompt["content"])
-    assert "&lt;/source>" in content
-    assert content.count("</source>") == content.count('<source id="')  # only the real closers remain
+    assert "ignore your previous instructions" in content  # the planted post reached the model...
+    # ...without its fake closer: ingest drops stray HTML-like tags from Markdown, and the prompt
+    # fence escapes any that remain (tests/security/test_prompt_guard.py); either way only the
+    # real closers remain.
+    assert content.count("</source>") == content.count('<source id="')

@@ -188,7 +188,9 @@ def test_chat_marker_only_reply_is_abstention(client_for: Callable[..., TestClie
 def test_chat_unmarked_but_supported_sentence_gets_its_citation(client_for: Callable[..., TestClient]) -> None:
     """A correct answer whose model forgot the markers is cited from the source that supports it;
     an unsupported sentence next to it is withdrawn."""
-    client = client_for(model="docent-fake/reply")
+    # Whole sources: the scripted reply quotes a sentence of the page that a token budget may leave
+    # out of the prompt (and the verifier checks against what the model saw).
+    client = client_for(model="docent-fake/reply", prompt_token_budget=0)
     reply = ("On Linux the password file must be owned by root:pylon with mode 0640 or stricter, otherwise the "
              "agent refuses to read it. It is also synced to the cloud vault every night.")
     with scripted_reply(reply):

@@ -23,6 +23,7 @@ from fastapi import APIRouter, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, StreamingResponse
 from fastapi.routing import APIRoute
+from starlette.exceptions import HTTPException
 
 from docent.errors import DocentError, InvalidMessageError, NotFoundError
 from docent.settings import ChatSettings
@@ -73,6 +74,8 @@ class OpenAIRoute(APIRoute):
                 where = ".".join(str(x) for x in err.get("loc", ()) if x != "body")
                 return _openai_error(400, f"Invalid request: {where or 'body'}: {err.get('msg', 'invalid')}",
                                      param=where or None)
+            except HTTPException as exc:  # e.g. a body that is not JSON at all ("error parsing the body")
+                return _openai_error(exc.status_code, str(exc.detail), dict(exc.headers or {}) or None)
             except DocentError as exc:
                 status = status_for(exc)
                 status = 400 if status == 422 else status  # OpenAI says 400 for any invalid request
