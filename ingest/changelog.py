@@ -61,7 +61,7 @@ class ChangeLog:
         """Record the plan before touching the index; returns it merged with any crashed plan."""
         pending = self.pending()
         merged = plan.merge(pending) if pending else plan
-        _write_atomic(self.journal_path, json.dumps(asdict(merged)))
+        write_atomic(self.journal_path, json.dumps(asdict(merged)))
         return merged
 
     def pending(self) -> ChangeSet | None:
@@ -79,7 +79,7 @@ class ChangeLog:
                 fh.write(json.dumps(entry) + "\n")
                 fh.flush()
                 os.fsync(fh.fileno())
-        _write_atomic(self.folder / "fingerprint", fp)
+        write_atomic(self.folder / "fingerprint", fp)
         self.journal_path.unlink(missing_ok=True)
         return entry
 
@@ -102,8 +102,10 @@ class ChangeLog:
             return None
 
 
-def _write_atomic(path: Path, text: str) -> None:
-    tmp = path.with_suffix(path.suffix + ".tmp")
+def write_atomic(path: Path, text: str) -> None:
+    """Write ``text`` so a crash leaves either the old file or the new one, never half of one."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
     with open(tmp, "w") as fh:
         fh.write(text)
         fh.flush()

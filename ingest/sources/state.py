@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -11,6 +10,7 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 from docent.settings import Settings, SourceSettings
+from ingest.changelog import write_atomic
 
 
 def source_dir(settings: Settings, source: SourceSettings) -> Path:
@@ -27,15 +27,6 @@ def redacted(location: str) -> str:
     return location
 
 
-def write_atomic(path: Path, text: str) -> None:
-    """Write ``text`` so a crash leaves either the old file or the new one, never half of one."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "w") as fh:
-        fh.write(text)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
 
 
 @dataclass(slots=True)

@@ -26,10 +26,10 @@ import httpx
 import pathspec
 
 from docent.settings import SourceSettings
+from ingest.changelog import write_atomic
 from ingest.sources.extract import extract
 from ingest.sources.fetch import Fetcher, Response, TooLarge
 from ingest.sources.ssrf import Refused, host_of
-from ingest.sources.state import write_atomic
 
 _HTML = ("text/html", "application/xhtml+xml")
 _PDF = ("application/pdf",)
