@@ -55,9 +55,15 @@
       sessionStorage.setItem(KEY, key); state.scope = "staff:" + me.name;
       $("signin").hidden = true; $("app").hidden = false; $("signout").hidden = false;
       $("who").textContent = "Signed in as " + me.name + (me.admin ? " (admin)" : me.groups.length ? " (" + me.groups.join(", ") + ")" : "");
-      $("q").focus(); refresh();
+      $("q").focus(); refresh(); openLinked();
     });
   }
+  // A handoff ticket links to /console#conversation=<id>: open that conversation once signed in.
+  function openLinked() {
+    var m = /^#conversation=([A-Za-z0-9_-]{1,64})$/.exec(location.hash);
+    if (m && state.key) showConversation(m[1]);
+  }
+  window.addEventListener("hashchange", openLinked);
   $("signin-form").addEventListener("submit", function (e) {
     e.preventDefault(); $("signin-error").textContent = "";
     signIn($("key").value.trim()).catch(function (err) { if (err.message !== "unauthorized") $("signin-error").textContent = err.message; });

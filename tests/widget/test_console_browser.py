@@ -136,3 +136,14 @@ def test_console_lists_what_the_verifier_withdrew(page: Page, live_app: Callable
     expect(detail.locator("p.answer")).to_contain_text("a single trailing newline is stripped")
     expect(detail.locator("p.answer")).not_to_contain_text("7400")
     page.screenshot(path=str(artifacts / "console-withdrawn.png"), full_page=True)
+
+
+def test_console_opens_the_conversation_a_ticket_links_to(page: Page, app: LiveApp) -> None:
+    """A handoff ticket's link, /console#conversation=<id>, opens that conversation after sign-in."""
+    with httpx.Client(base_url=app.url, timeout=30) as client:
+        cid = client.post("/v1/chat", json={"message": OFF_TOPIC}).json()["conversation_id"]
+    page.goto(app.url + "/console#conversation=" + cid)
+    page.get_by_label("Staff API key").fill(STAFF_KEY)
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_text("Conversation " + cid)).to_be_visible()
+    expect(page.locator("#detail")).to_contain_text(OFF_TOPIC)
