@@ -213,12 +213,13 @@ class Runtime:
     def warm_model(self) -> threading.Thread | None:
         """Load the local model in the background at start-up (its system prompts are evaluated
         and kept as it loads), so the first question after a restart is not the slow one."""
-        if not isinstance(self.model, RouterChatModel):
+        model = self.model
+        if not isinstance(model, RouterChatModel):
             return None
 
         def warm() -> None:
             try:
-                self.model.warm()  # type: ignore[attr-defined]
+                model.warm()
             except Exception:  # a broken model file is reported by the first answer, as before
                 log.warning("could not warm the local model at start-up", exc_info=True)
 

@@ -5,16 +5,7 @@
   "use strict";
   var KEY = "docent:console:key", view = null;
   function $(id) { return document.getElementById(id); }
-  function h(tag, attrs, kids) {  // text only: nothing from the API is parsed as HTML
-    var el = document.createElement(tag);
-    for (var k in attrs || {}) {
-      if (k === "text") el.textContent = attrs[k];
-      else if (k.slice(0, 2) === "on") el.addEventListener(k.slice(2), attrs[k]);
-      else if (attrs[k] !== null && attrs[k] !== undefined && attrs[k] !== false) el.setAttribute(k, attrs[k]);
-    }
-    (kids || []).forEach(function (c) { if (c !== null && c !== undefined) el.appendChild(typeof c === "string" ? document.createTextNode(c) : c); });
-    return el;
-  }
+  var h = window.DocentConsole.h;  // console.js: text only, links only with safe schemes
   function when(ts) { return ts ? new Date(ts * 1000).toLocaleString() : ""; }
   function api(path, opts) {
     opts = opts || {};

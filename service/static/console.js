@@ -245,5 +245,7 @@
     }).catch(function (err) { $("ask-status").textContent = "Cannot open conversation: " + err.message; });
   }
 
+  // The gap report (console-gaps.js, loaded after this file) builds its elements with the same helper.
+  window.DocentConsole = { h: h };
   if (state.key) signIn(state.key).catch(function () {}); else $("key").focus();
 })();
