@@ -146,8 +146,10 @@ def run_corpus(corpus: corpora.Corpus, modes: list[str], args: argparse.Namespac
         update = dict(VARIANTS[mode])
         if args.budget is not None and "prompt_token_budget" not in update:
             update["prompt_token_budget"] = args.budget
-        runtime = Runtime.build(settings.model_copy(update={"chat": settings.chat.model_copy(
-            update=update)}), start_watcher=False)
+        # No answer cache: the warm-up question would otherwise be answered from it, untimed.
+        runtime = Runtime.build(settings.model_copy(update={
+            "chat": settings.chat.model_copy(update=update),
+            "cache": settings.cache.model_copy(update={"enabled": False})}), start_watcher=False)
         try:
             asyncio.run(ask(runtime, questions[0].question))  # load the model; not counted
             rows = []

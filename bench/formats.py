@@ -87,22 +87,24 @@ def measure(name: str, root: Path, examples: int = 5) -> CorpusFigures:
     return figures
 
 
-def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
-    parser.add_argument("--corpora", type=Path, default=_ROOT.parent / "shared" / "corpora")
-    parser.add_argument("--only", default="", help="comma-separated corpus names (default: all)")
-    parser.add_argument("--examples", type=int, default=5)
-    args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.ERROR)  # pypdf and docutils chatter; the figures say what matters
-    if not args.corpora.is_dir():
-        raise SystemExit(f"no corpora folder at {args.corpora}")
-    wanted = [n for n in args.only.split(",") if n] or [n for n in ROOTS if (args.corpora / n).is_dir()]
-    results = [measure(n, args.corpora / n / ROOTS.get(n, "."), args.examples) for n in wanted]
+DEFAULT_CORPORA = _ROOT.parent / "shared" / "corpora"
+
+
+def measure_corpora(corpora: Path, only: list[str] | None = None, examples: int = 5) -> list[CorpusFigures]:
+    """``measure`` each corpus under ``corpora`` (``only`` those named; default: every known one there)."""
+    if not corpora.is_dir():
+        raise SystemExit(f"no corpora folder at {corpora}")
+    wanted = [n for n in only or [] if n] or [n for n in ROOTS if (corpora / n).is_dir()]
+    return [measure(n, corpora / n / ROOTS.get(n, "."), examples) for n in wanted]
+
+
+def print_report(results: list[CorpusFigures]) -> None:
+    """The per-corpus table, then plumbing kinds, examples, skips and warnings, then one JSON line."""
     print(f"{'corpus':<16} {'files':>6} {'docs':>5} {'chunks':>7} {'plumbing':>9} {'skipped':>8} "
-          f"{'warnings':>9} {'seconds':>8}")
+          f"{'warnings':>9} {'parse+chunk s':>13}")
     for r in results:
         print(f"{r.corpus:<16} {r.files:>6} {r.docs:>5} {r.chunks:>7} {r.plumbing_chunks:>9} {len(r.skipped):>8} "
-              f"{r.warnings:>9} {r.seconds:>8.2f}")
+              f"{r.warnings:>9} {r.seconds:>13.2f}")
     for r in results:
         for line in ([f"plumbing kinds: {r.plumbing_kinds}"] if r.plumbing_kinds else []) + r.examples:
             print(f"  {r.corpus}: {line}")
@@ -111,6 +113,16 @@ def main(argv: list[str] | None = None) -> None:
         for line in r.warning_examples:
             print(f"  {r.corpus} warning: {line}")
     print(json.dumps([asdict(r) for r in results]))
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
+    parser.add_argument("--corpora", type=Path, default=DEFAULT_CORPORA)
+    parser.add_argument("--only", default="", help="comma-separated corpus names (default: all)")
+    parser.add_argument("--examples", type=int, default=5)
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.ERROR)  # pypdf and docutils chatter; the figures say what matters
+    print_report(measure_corpora(args.corpora, args.only.split(","), args.examples))
 
 
 if __name__ == "__main__":

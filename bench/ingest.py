@@ -17,12 +17,16 @@ What is measured, and why:
    10k and 100k synthetic chunks, for the embedded store and for qdrant-client's local
    mode behind the same ``ServerStore`` adapter; plus the cost of reopening each store.
    Synthetic chunks are perturbed copies of real ones (see ``bench/_synthetic.py``).
+4. With ``--corpora``, instead: for each foreign corpus in ``../shared/corpora`` (read in
+   place), its chunks, the chunks that still carry markup plumbing (``ingest/plumbing.py``;
+   aim: 0) and its parse + chunk time, through ``bench/formats.py``'s measure.
 
 Model loading is excluded from every timing (reported separately); all timings follow
 warm-up calls; throughputs are medians over ``--repeats`` and latencies percentiles.
 The tables go to stdout, followed by one JSON line with every figure.
 
-Usage: ``python bench/ingest.py [--synthetic 2000 --queries 20]`` (see ``--help``).
+Usage: ``python bench/ingest.py [--synthetic 2000 --queries 20]``, or
+``python bench/ingest.py --corpora [DIR] [--only zulip-help,flask-docs]`` (see ``--help``).
 """
 # ruff: noqa: E402 - the path fix and ensure_offline() must run before the imports below
 
@@ -57,6 +61,7 @@ from bench._embedders import BACKENDS, default_backend
 from bench._report import stopwatch
 from bench._search_section import search_section
 from bench._sections import Bench, ingest_section, reingest_section
+from bench.formats import DEFAULT_CORPORA, measure_corpora, print_report
 from docent.settings import Settings
 
 
@@ -100,6 +105,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--data-dir", type=Path, default=None,
                         help="holds the run (removed after) and ONNX exports (kept, reused); default: a temp dir")
     parser.add_argument("--verbose", action="store_true", help="show library logging")
+    parser.add_argument("--corpora", type=Path, nargs="?", const=DEFAULT_CORPORA, default=None,
+                        help="instead of the sections: per foreign corpus under this folder (default when "
+                             f"given bare: {DEFAULT_CORPORA}), chunks, chunks with markup plumbing and "
+                             "parse + chunk time (bench/formats.py)")
+    parser.add_argument("--only", type=_csv, default=None,
+                        help="with --corpora: comma-separated corpus names (None: every corpus there)")
     return parser.parse_args(argv)
 
 
@@ -150,6 +161,9 @@ def run(args: argparse.Namespace, work: Path) -> dict[str, Any]:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.ERROR)
+    if args.corpora is not None:  # the per-corpus formats table (bench/formats.py), nothing embedded
+        print_report(measure_corpora(args.corpora, args.only))
+        return 0
     if not args.verbose:
         # ONNX export and local mode warn about things this benchmark knows and reports.
         warnings.simplefilter("ignore")

@@ -126,6 +126,7 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
     parser.add_argument("--docs", type=Path, default=_ROOT / "docs-corpus", help="folder of .md pages to serve")
     parser.add_argument("--delay-ms", type=float, default=0.0, help="server delay per page (a remote site)")
+    parser.add_argument("--only", choices=("website", "git"), help="run one of the two figures")
     args = parser.parse_args(argv)
     ensure_offline()
     logging.basicConfig(level=logging.WARNING)
@@ -139,10 +140,19 @@ def main(argv: list[str] | None = None) -> None:
         embedder = CountingEmbedder(build_embedder(settings))
         store = EdgeStore(settings.store_dir, role="bench")
         try:
-            web = website(settings, store, embedder, args.docs, args.delay_ms / 1000, work)
-            repo = git_source(settings, store, embedder, args.docs, work)
+            web = website(settings, store, embedder, args.docs, args.delay_ms / 1000, work) \
+                if args.only != "git" else None
+            repo = git_source(settings, store, embedder, args.docs, work) if args.only != "website" else None
         finally:
             store.close()
+    if web is not None:
+        _print_website(web)
+    if repo is not None:
+        _print_git(repo)
+    print(json.dumps({"website": web, "git": repo}))
+
+
+def _print_website(web: dict[str, Any]) -> None:
     print(f"website ({web['pages']} pages over loopback, {web['chunks']} chunks):")
     print(f"  crawl only           {web['crawl_only_s']:>7.2f} s  {web['crawl_only_pages_per_s']:>6.1f} pages/s")
     print(f"  full sync (+embed)   {web['full_sync_s']:>7.2f} s  {web['full_sync_pages_per_s']:>6.1f} pages/s")
@@ -150,12 +160,14 @@ def main(argv: list[str] | None = None) -> None:
           f"{web['chunks_embedded_unchanged']} chunks embedded")
     print(f"  one page changed     {web['one_change_resync_s']:>7.3f} s  {web['one_change_docs_changed']} doc changed, "
           f"{web['chunks_embedded_one_change']} chunks embedded")
+
+
+def _print_git(repo: dict[str, Any]) -> None:
     print(f"git ({repo['docs']} docs):")
     print(f"  first sync           {repo['full_sync_s']:>7.2f} s")
     print(f"  one commit re-sync   {repo['one_commit_resync_s']:>7.3f} s  {repo['one_commit_docs_changed']} doc "
           f"changed, {repo['chunks_embedded_one_commit']} chunks embedded")
     print(f"  no new commit        {repo['no_commit_resync_s']:>7.3f} s  (fetch + empty diff: nothing re-read)")
-    print(json.dumps({"website": web, "git": repo}))
 
 
 if __name__ == "__main__":

@@ -344,22 +344,51 @@ def _read_sources(path: Path) -> list[SourceSettings]:
     return [SourceSettings.model_validate(item) for item in items]
 
 
+def _location_claims(source: SourceSettings) -> list[str]:
+    """Where a source reads its pages from, normalised; a claim that is a prefix of another's
+    (a parent folder, a repository's parent subfolder) covers the same pages."""
+    if source.kind == "folder":  # paths are case-sensitive: resolved, not lower-cased
+        return [f"folder:{Path(source.location).expanduser().resolve().as_posix().rstrip('/')}/"]
+    if source.kind == "git":  # one repository may feed several sources from distinct subfolders
+        repo = source.location.rstrip("/").removesuffix(".git").lower()
+        sub = source.subfolder.strip("/")
+        return [f"git:{repo}#{source.branch}:/{sub + '/' if sub else ''}"]
+    # Websites: the same start URL or sitemap (nested paths of one host may be split by globs).
+    return [f"website:{url.rstrip('/').lower()}\x01" for url in (source.location, source.sitemap) if url]
+
+
 def _check_sources(sources: list[SourceSettings]) -> None:
     """Two sources may not claim the same doc path prefix, location or citation URL."""
-    seen: dict[str, str] = {}
-    for source in sources:
-        claims = [("doc path prefix", source.name + "/"), ("location", source.location.rstrip("/").lower())]
+    seen: list[tuple[str, str, int]] = []  # (what, claim, which source)
+    for number, source in enumerate(sources):
+        claims = [("doc path prefix", source.name + "/"), *(("location", c) for c in _location_claims(source))]
         if source.url_base:
             claims.append(("url_base", source.url_base.rstrip("/").lower() + "/"))
         for what, value in claims:
-            for key, owner in seen.items():
-                kind, other = key.split("\x00", 1)
-                nested = value.startswith(other) or other.startswith(value)
-                overlap = other == value or (what == "url_base" and nested)
-                if kind == what and overlap:
-                    raise ValueError(f"sources {owner!r} and {source.name!r} both claim the {what} {value!r}: "
-                                     "give each source its own name, location and url_base")
-            seen[f"{what}\x00{value}"] = source.name
+            for kind, other, owner in seen:
+                overlap = value.startswith(other) or other.startswith(value)
+                if kind == what and overlap and owner != number:
+                    raise ValueError(f"sources {sources[owner].name!r} and {source.name!r} both claim the {what} "
+                                     f"{value.rstrip(chr(1))!r}: give each source its own name, location and "
+                                     "url_base")
+            seen.append((what, value, number))
+
+
+def _check_docs_names(docs_dir: Path, sources: list[SourceSettings]) -> None:
+    """A source owns the doc paths ``<name>/...`` and the address ``/docs/<name>``: the docs
+    folder may not hold a folder or page of that name at its top (its pages would share the
+    source's index paths, and /docs would serve the source's page at their address)."""
+    names = {source.name for source in sources}
+    try:
+        entries = sorted(docs_dir.iterdir()) if names and docs_dir.is_dir() else []
+    except OSError:
+        return  # an unreadable docs folder is reported by ingest, with its own message
+    for entry in entries:
+        folder = entry.is_dir()
+        name = entry.name if folder else entry.name.rsplit(".", 1)[0]  # "hb.md" is the page /docs/hb
+        if name in names:
+            raise ValueError(f"source {name!r} and {entry} in docs_dir both claim the doc path {name}/ and the "
+                             f"address /docs/{name}: rename the source or that {'folder' if folder else 'page'}")
 
 
 def _proxy_list(value: object) -> object:
@@ -478,6 +507,7 @@ class Settings(BaseSettings):
         if self.sources_file is not None and not self.sources:
             self.sources = _read_sources(self.sources_file.expanduser())
         _check_sources(self.sources)
+        _check_docs_names(self.docs_dir, self.sources)
         return self
 
     @model_validator(mode="after")

@@ -61,8 +61,13 @@ def ingest(
         except DocentError as exc:
             fail(exc)
         return
-    s = run_job(lambda: worker.run(settings, docs, rebuild=rebuild, progress=not quiet and not as_json),
-                as_json=as_json)
+    if rebuild and settings.sources:  # the new collection gets every source's pages too (from disk)
+        from ingest.sources import rebuild as sources_rebuild
+
+        s = run_job(lambda: sources_rebuild.run(settings, path, progress=not quiet and not as_json), as_json=as_json)
+    else:
+        s = run_job(lambda: worker.run(settings, docs, rebuild=rebuild, progress=not quiet and not as_json),
+                    as_json=as_json)
     if s is None:
         return
     typer.echo(f"docs:   {s.docs_added} added, {s.docs_updated} updated, {s.docs_deleted} deleted, "

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import time
 from typing import Annotated
 
@@ -11,6 +12,14 @@ import typer
 from docent.errors import DocentError
 from docent.offline import ensure_offline
 from entrypoints.cli_common import fail, load_settings
+
+
+class _DomainErrorsQuiet(logging.Filter):
+    """Drops log records carrying a DocentError: the command prints those itself."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not (record.exc_info and isinstance(record.exc_info[1], DocentError))
+
 
 sources_app = typer.Typer(help="Named docs sources: folders, Git repositories, websites (DOCENT_SOURCES).",
                           no_args_is_help=True)
@@ -54,10 +63,16 @@ def sources_sync(
     settings = load_settings()
     from ingest.sources.sync import run_sync
 
+    # A domain error (no such folder, a failed clone) is this command's one-line message and exit 2,
+    # not a logged traceback as well.
+    quiet = _DomainErrorsQuiet()
+    logging.getLogger("ingest.sources.sync").addFilter(quiet)
     try:
         state = run_sync(settings, name, full=full)
     except DocentError as exc:
         fail(exc)
+    finally:
+        logging.getLogger("ingest.sources.sync").removeFilter(quiet)
     if as_json:
         typer.echo(json.dumps(state.to_json()))
         return

@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -20,7 +20,7 @@ from ingest.formats import Parsed, Parser, Source, docusaurus_url, parse_html, p
 from ingest.front_matter import Metadata, read_metadata
 from ingest.injection import Flag
 from ingest.injection import scan as scan_injection
-from ingest.markdown_splitter import parse_heading
+from ingest.markdown_blocks import scan_blocks
 from ingest.visibility import DEFAULT_POLICY, VisibilityPolicy, decide
 
 log = logging.getLogger(__name__)
@@ -67,6 +67,11 @@ class Document:
     visibility_doubt: bool = False
     # Instruction-like text aimed at the answering model (ingest/injection.py): indexed, but flagged.
     injection_flags: tuple[Flag, ...] = field(default=())
+    # The version chunks carry (``doc_version``): a git source sets the commit of the file's last
+    # change; empty means the content hash's first 12 characters.
+    version: str = ""
+    # Files of the folder this page pulls in (``{!x.md!}``, ``--8<--``, partials): fragments, not pages.
+    included: tuple[str, ...] = field(default=())
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,12 +108,8 @@ def doc_url(rel_path: str, base_url: str) -> str:
 
 
 def _title_from_body(body: str, fallback: str) -> str:
-    """The first H1's text (parsed in linear time: a regex here was cubic on runs of spaces)."""
-    for line in body.splitlines():
-        heading = parse_heading(line)
-        if heading and heading[0] == 1 and heading[1]:
-            return heading[1]
-    return fallback
+    """The first H1's text, as the splitter sees headings (setext ones too, none inside code)."""
+    return next((b.text for b in scan_blocks(body) if b.kind == "heading" and b.level == 1 and b.text), fallback)
 
 
 def _safe_url(meta_url: object, derived: str, warnings: list[str]) -> str:
@@ -174,12 +175,52 @@ def read_document(path: Path, root: Path, base_url: str,
     doc_hash = sha256_hex("\x00".join([source, *parsed.depends, decision.visibility, ",".join(decision.groups), url]))
     return Document(rel, kind, title, url, decision.visibility, decision.groups, body, doc_hash,
                     tuple(warnings), decision.rule, bool(decision.problems) or not decision.explicit,
-                    scan_injection(text or body))
+                    scan_injection(text or body), included=tuple(p for p in parsed.included if p != rel))
 
 
-def read_all(root: Path, base_url: str, policy: VisibilityPolicy = DEFAULT_POLICY) -> Iterator[Document | Skipped]:
-    """Documents and skips for every file below ``root``, refused symlinks included."""
+def fragments(docs: Iterable[Document]) -> dict[str, str]:
+    """Files that a page of the same folder includes -> the first such page (by path).
+
+    A fragment is not a page: its text reaches the index, /docs and llms.txt through the
+    pages that include it. Only pages that nothing includes count as includers, so files
+    that include each other in a cycle, with no page above them, stay pages. Paths are as
+    the folder's own (``Document.path``), so a fragment that stops being included is a page
+    again on the next read.
+    """
+    docs = sorted(docs, key=lambda d: d.path)
+    included = {rel for doc in docs for rel in doc.included}
+    found: dict[str, str] = {}
+    for doc in docs:
+        if doc.path not in included:
+            for rel in doc.included:  # transitive already: nested includes are listed too
+                found.setdefault(rel, doc.path)
+    return found
+
+
+def pages(docs: list[Document]) -> list[Document]:
+    """``docs`` less the fragments (files that another of them includes), in the same order."""
+    hidden = fragments(docs)
+    return [doc for doc in docs if doc.path not in hidden] if hidden else docs
+
+
+def read_all(root: Path, base_url: str, policy: VisibilityPolicy = DEFAULT_POLICY,
+             fragments_out: dict[str, str] | None = None) -> Iterator[Document | Skipped]:
+    """Documents and skips for every file below ``root``, refused symlinks included.
+
+    Fragments (files that another page includes, see :func:`fragments`) are left out: they
+    are neither documents nor skips, since nothing is wrong with them. ``fragments_out``, when
+    given, receives them (fragment -> including page), and the log says how many there were.
+    """
     files, refused = scan(root)
     yield from refused
-    for path in files:
-        yield read_document(path, root, base_url, policy)
+    items = [read_document(path, root, base_url, policy) for path in files]
+    paths = {item.path for item in items}  # a code include (``{* x.py *}``) names no doc of the folder
+    hidden = {rel: page for rel, page in fragments(i for i in items if isinstance(i, Document)).items() if rel in paths}
+    if hidden:
+        log.info("%d included fragments are indexed through the pages that include them, not on their own "
+                 "(e.g. %s, included by %s)", len(hidden), *next(iter(sorted(hidden.items()))))
+    if fragments_out is not None:
+        fragments_out.update(hidden)
+    for item in items:
+        if item.path not in hidden:
+            yield item

@@ -41,6 +41,7 @@ class Parsed:
     warnings: tuple[str, ...] = ()
     depends: tuple[str, ...] = ()  # text of included files, so editing one re-ingests the page
     skip: str = ""
+    included: tuple[str, ...] = ()  # their paths below the root: fragments, not pages (documents.py)
 
 
 Parser = Callable[[Source], Parsed]
@@ -48,7 +49,7 @@ Parser = Callable[[Source], Parsed]
 
 def _done(body: str, includes: Includes, title: str = "") -> Parsed:
     return Parsed(squeeze_blank_lines(body).strip("\n"), title, tuple(includes.warnings),
-                  tuple(includes.files[k] for k in sorted(includes.files)))
+                  tuple(includes.files[k] for k in sorted(includes.files)), included=includes.included())
 
 
 def parse_markdown(src: Source) -> Parsed:
@@ -68,11 +69,12 @@ def parse_mdx(src: Source) -> Parsed:
 
 
 def parse_html(src: Source) -> Parsed:
-    """An HTML page's text as Markdown blocks (``ingest/html_parser.py``)."""
-    from ingest.html_parser import html_to_markdown
+    """An HTML page's main content as Markdown, through the website source's extraction
+    (``ingest/sources/extract.py``: no navigation, sidebars or footers); titled by its <title>."""
+    from ingest.sources.extract import extract  # trafilatura is loaded only for folders that have HTML
 
-    title, body = html_to_markdown(src.text)
-    return Parsed(body, title)
+    page = extract(src.text)
+    return Parsed(page.markdown.strip("\n"), page.head_title or page.title, tuple(page.warnings))
 
 
 def parse_text(src: Source) -> Parsed:

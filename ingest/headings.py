@@ -1,4 +1,4 @@
-"""ATX headings: level, text and explicit id, in string code linear in the line.
+"""Headings: level, text and explicit id, in string code linear in the line.
 
 Document text is hostile input (the old heading regex was cubic on a run of spaces), so
 nothing here uses a pattern that can backtrack.
@@ -48,6 +48,21 @@ def parse_heading_id(line: str) -> tuple[int, str, str] | None:
     if not closed or closed[-1].isspace():
         text = closed.rstrip()
     return level, text, anchor
+
+
+def heading_text_id(content: str, *, atx: bool) -> tuple[str, str]:
+    """A parsed heading's (text, explicit id) from the content markdown-it gives it.
+
+    markdown-it has already dropped an ATX heading's closing ``#`` run when it ends the
+    line; one before an attribute list (``## Setup ## {#setup}``) is dropped here, as
+    ``parse_heading_id`` does. A setext heading's lines are joined by spaces.
+    """
+    text, anchor = split_attributes(content.replace("\n", " ").strip())
+    if anchor and atx:
+        closed = text.rstrip("#")
+        if not closed or closed[-1].isspace():
+            text = closed.rstrip()
+    return text, anchor
 
 
 def _id_char(ch: str) -> bool:

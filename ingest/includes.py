@@ -42,6 +42,11 @@ class Includes:
     root: Path
     files: dict[str, str] = field(default_factory=dict)  # real path -> text, for the doc hash
     warnings: list[str] = field(default_factory=list)
+    names: dict[str, str] = field(default_factory=dict)  # real path -> its path below the root, as found
+
+    def included(self) -> tuple[str, ...]:
+        """The files pulled in, as paths below the root (POSIX): they are fragments, not pages."""
+        return tuple(sorted({self.names[k] for k in self.files if k in self.names}))
 
     def find(self, source: Path, target: str) -> Path | None:
         """The file ``target`` names, if it resolves inside the root; see the module docstring."""
@@ -62,6 +67,7 @@ class Includes:
                 continue
             found = doc_file(root, rel)
             if found is not None:
+                self.names.setdefault(str(found), rel.as_posix())
                 return found
         return None
 

@@ -1,15 +1,22 @@
 """Stage 2: split a document body into sections and size-bounded chunks.
 
-LlamaIndex's MarkdownNodeParser splits on headings but does not bound size, and its
-SentenceSplitter cuts tables and code fences wherever the budget runs out. So the
-splitter is ours: a block scanner (heading, fence, table, paragraph) packs whole
-blocks into chunks. A table too big for one chunk is split between rows with its
-header repeated; a code fence stays whole up to a hard cap and is split at line
-boundaries, re-opened with its info string, beyond it.
+Where the blocks are is markdown-it-py's call (``ingest/markdown_blocks.py``): a
+maintained CommonMark parser with the GFM table rule, rather than a hand-written line
+scanner that got setext headings, indented code, lists and tables-without-``|`` wrong
+and needed a new pattern for each. The blocks keep the author's Markdown, sliced from
+the source by line.
 
-Document text is hostile input: nothing here may take more than linear time, so
-headings are parsed with string code (the old regex was cubic on a run of spaces) and
-every chunk has a hard size cap whatever the document looks like.
+What stays here is ours, because no parser does it: grouping blocks under their heading
+path (sections, with the anchors citations link to) and packing whole blocks into
+chunks the embedder can read. LlamaIndex's MarkdownNodeParser splits on headings but
+does not bound size, and its SentenceSplitter cuts tables and code fences wherever the
+budget runs out. Here a table too big for one chunk is split between rows with its
+header repeated; a list between its items; a code fence stays whole up to a hard cap
+and is split at line boundaries, re-opened with its info string, beyond it.
+
+Document text is hostile input: nothing here may take more than linear time (markdown-it
+only parses the block level, with nesting capped), and every chunk has a hard size cap
+whatever the document looks like.
 """
 
 from __future__ import annotations
@@ -18,6 +25,7 @@ import re
 from dataclasses import dataclass
 
 from ingest.headings import MAX_HEADING_CHARS, parse_heading, parse_heading_id, slugify
+from ingest.markdown_blocks import Block, scan_blocks
 
 __all__ = ["MAX_HEADING_CHARS", "Block", "Piece", "Section", "heading_anchor", "pack", "parse_heading",
            "parse_heading_id", "scan_blocks", "sections", "slugify", "split"]
@@ -39,14 +47,6 @@ DEFAULT_MAX_WORDS = 180
 MAX_CODE_WORDS = 4 * DEFAULT_MAX_WORDS
 MAX_CHUNK_CHARS = 4000  # corpus chunks are under 800; this bounds tokens to ~1,000 in English
 MAX_CHUNKS_PER_DOC = 2000  # the largest corpus page has 33; ingest indexes no more than this of one page
-
-
-@dataclass(frozen=True, slots=True)
-class Block:
-    kind: str  # heading | code | table | text
-    text: str
-    level: int = 0
-    anchor: str = ""  # a heading's explicit id (``## Setup {#setup}``), if it has one
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,55 +79,6 @@ def heading_anchor(block: Block, seen: dict[str, int]) -> str:
     count = seen.get(slug, 0)
     seen[slug] = count + 1
     return slug if count == 0 else f"{slug}-{count}"
-
-
-def scan_blocks(body: str) -> list[Block]:
-    """Headings, fenced code, tables and paragraphs, in order."""
-    blocks: list[Block] = []
-    lines = body.splitlines()
-    i = 0
-    para: list[str] = []
-
-    def flush_para() -> None:
-        if para:
-            blocks.append(Block("text", "\n".join(para).strip()))
-            para.clear()
-
-    while i < len(lines):
-        line = lines[i]
-        fence = _FENCE.match(line)
-        if fence:
-            flush_para()
-            closer = fence.group(1)
-            code = [line]
-            i += 1
-            while i < len(lines):
-                code.append(lines[i])
-                if lines[i].strip().startswith(closer):
-                    break
-                i += 1
-            blocks.append(Block("code", "\n".join(code)))
-            i += 1
-            continue
-        heading = parse_heading_id(line)
-        if heading:
-            flush_para()
-            blocks.append(Block("heading", heading[1][:MAX_HEADING_CHARS].rstrip(), heading[0], heading[2]))
-        elif line.lstrip().startswith("|"):
-            flush_para()
-            rows = []
-            while i < len(lines) and lines[i].lstrip().startswith("|"):
-                rows.append(lines[i])
-                i += 1
-            blocks.append(Block("table", "\n".join(rows)))
-            continue
-        elif not line.strip():
-            flush_para()
-        else:
-            para.append(line)
-        i += 1
-    flush_para()
-    return [b for b in blocks if b.text]
 
 
 def sections(body: str, title: str) -> list[Section]:
@@ -222,25 +173,31 @@ def _cut_words(line: str, limit: int, max_chars: int) -> list[str]:
     return parts
 
 
+def _ranges(units: list[str], limit: int, glue: list[str], max_chars: int = MAX_CHUNK_CHARS,
+            base: tuple[int, int, int] = (0, 0, 0)) -> list[tuple[int, int]]:
+    """Greedy runs ``units[i:j]`` whose join (``glue[k]`` before unit k, plus ``base`` words,
+    pieces and characters) stays within the limits; a unit that alone is too big is a run alone."""
+    runs: list[tuple[int, int]] = []
+    first = 0
+    words, pieces, chars = base
+    for i, unit in enumerate(units):
+        c_words, c_pieces = _counts(unit)
+        if i > first and (_estimate(words + c_words, pieces + c_pieces) > limit
+                          or chars + len(glue[i]) + len(unit) > max_chars):
+            runs.append((first, i))
+            first, (words, pieces, chars) = i, base
+        chars += (len(glue[i]) if i > first else 0) + len(unit)
+        words, pieces = words + c_words, pieces + c_pieces
+    if first < len(units):
+        runs.append((first, len(units)))
+    return runs
+
+
 def _join_fitting(units: list[str], limit: int, sep: str, max_chars: int = MAX_CHUNK_CHARS,
                   base: tuple[int, int, int] = (0, 0, 0)) -> list[list[str]]:
     """Greedy groups of units whose join with ``sep`` (plus ``base`` words, pieces and
     characters) stays within the limits; a unit that alone is too big is a group alone."""
-    groups: list[list[str]] = []
-    current: list[str] = []
-    words, pieces, chars = base
-    for unit in units:
-        c_words, c_pieces = _counts(unit)
-        if current and (_estimate(words + c_words, pieces + c_pieces) > limit
-                        or chars + len(sep) + len(unit) > max_chars):
-            groups.append(current)
-            current, (words, pieces, chars) = [], base
-        chars += (len(sep) if current else 0) + len(unit)
-        current.append(unit)
-        words, pieces = words + c_words, pieces + c_pieces
-    if current:
-        groups.append(current)
-    return groups
+    return [units[i:j] for i, j in _ranges(units, limit, [sep] * len(units), max_chars, base)]
 
 
 def _cut(text: str, limit: int, max_chars: int = MAX_CHUNK_CHARS) -> list[str]:
@@ -289,6 +246,16 @@ def _split_table(table: str, budget: int) -> list[str]:
             for group in _join_fitting(body, budget, "\n", base=(*_counts(head), len(head) + 1))]
 
 
+def _list_items(block: Block, budget: int) -> tuple[list[str], str]:
+    """An oversized list's items, an item too big alone cut at lines, and what joins them."""
+    # A tight list stays tight, a loose one (blank lines between items) loose.
+    sep = "\n" if "\n".join(block.items) == block.text else "\n\n"
+    items: list[str] = []
+    for item in block.items:
+        items.extend([item] if _fits(item, budget) else _cut(item, budget))
+    return items, sep
+
+
 def _split_text(text: str, budget: int) -> list[str]:
     sentences: list[str] = []
     for sentence in re.split(r"(?<=[.!?])\s+", text):
@@ -320,18 +287,28 @@ def pack(section: Section, max_words: int = DEFAULT_MAX_WORDS) -> list[Piece]:
     budget = max(40, max_words - prefix)
     code_limit = max(budget, MAX_CODE_WORDS - prefix)
     units: list[str] = []
+    glue: list[str] = []  # what joins each unit to the one before it in a chunk
     for block in section.blocks:
+        parts, sep = [block.text], "\n\n"
         if block.kind == "code":
-            units.extend([block.text] if _fits(block.text, code_limit) else _split_code(block.text, code_limit))
+            parts = [block.text] if _fits(block.text, code_limit) else _split_code(block.text, code_limit)
         elif _fits(block.text, budget):
-            units.append(block.text)
+            pass
         elif block.kind == "table":
+            parts = []
             for part in _split_table(block.text, budget):  # a giant row or header is cut like prose
-                units.extend([part] if _fits(part, budget) else _cut(part, budget))
+                parts.extend([part] if _fits(part, budget) else _cut(part, budget))
+        elif block.kind == "list" and block.items:
+            # Split between items, packed like paragraphs: an item still shares a chunk with
+            # the text that introduces the list, and no line break inside the list is lost.
+            parts, sep = _list_items(block, budget)
         else:
-            units.extend(_split_text(block.text, budget))
-    return [Piece(section.heading_path, section.anchor, "\n\n".join(group))
-            for group in _join_fitting(units, budget, "\n\n")]
+            parts = _split_text(block.text, budget)
+        units.extend(parts)
+        glue.extend(["\n\n"] + [sep] * (len(parts) - 1))
+    return [Piece(section.heading_path, section.anchor,
+                  "".join((glue[k] if k > i else "") + units[k] for k in range(i, j)))
+            for i, j in _ranges(units, budget, glue)]
 
 
 def split(body: str, title: str, max_words: int = DEFAULT_MAX_WORDS) -> list[Piece]:

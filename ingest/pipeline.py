@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -21,11 +21,11 @@ from tqdm import tqdm
 from docent.embedder import Embedder
 from docent.errors import ConfigError
 from docent.index.base import Index, IndexStore
-from docent.schema import Chunk, IndexedPoint, IndexMeta, point_id
+from docent.schema import Chunk, IndexedPoint, IndexMeta, point_id, sha256_hex
 from docent.sparse import Bm25Encoder
 from ingest.changelog import ChangeLog, ChangeSet, fingerprint
-from ingest.documents import Document, Skipped, read_all
-from ingest.injection import flag_record, write_flags
+from ingest.documents import SUFFIXES, Document, Skipped, fragments, read_all, read_document
+from ingest.injection import flag_record, read_flags, write_flags
 from ingest.markdown_splitter import DEFAULT_MAX_WORDS, MAX_CHUNKS_PER_DOC, split
 from ingest.visibility import DEFAULT_POLICY, VisibilityPolicy
 
@@ -81,7 +81,7 @@ def chunk_document(doc: Document, max_words: int = DEFAULT_MAX_WORDS) -> dict[st
     for position, piece in enumerate(pieces):
         url = f"{doc.url}#{piece.anchor}" if piece.anchor else doc.url
         chunk = Chunk(doc.path, doc.title, piece.heading_path, piece.anchor, url, doc.visibility,
-                      doc.groups, piece.text, position, doc.doc_hash, doc.doc_hash[:12])
+                      doc.groups, piece.text, position, doc.doc_hash, doc.version or doc.doc_hash[:12])
         occurrence = seen.get(chunk.content_hash, 0)
         seen[chunk.content_hash] = occurrence + 1
         out[point_id(doc.path, chunk.content_hash, occurrence)] = chunk
@@ -92,6 +92,17 @@ def _doc_fields(chunk: Chunk) -> dict[str, Any]:
     """Payload fields that can change without the embedded text changing."""
     return {k: v for k, v in chunk.payload("").items()
             if k in ("url", "visibility", "groups", "doc_hash", "doc_version", "position")}
+
+
+def is_page(rel: str) -> bool:
+    """Whether a folder walk would read the relative path ``rel`` (a page suffix, nothing hidden)."""
+    parts = rel.split("/")
+    return Path(rel).suffix.lower() in SUFFIXES and not any(p.startswith(".") for p in parts)
+
+
+def _versioned(doc: Document) -> Document:
+    """A version of its own is part of the doc hash: a new one alone updates the chunks' payloads."""
+    return replace(doc, doc_hash=sha256_hex(f"{doc.doc_hash}\x00{doc.version}")) if doc.version else doc
 
 
 class Ingestor:
@@ -116,12 +127,18 @@ class Ingestor:
 
     def run(self, docs_dir: Path, *, rebuild: bool = False, progress: bool = True,
             on_change: Callable[[dict[str, Any]], object] | None = None, prefix: str = "",
-            rewrite: Callable[[Document], Document | None] | None = None) -> IngestSummary:
+            rewrite: Callable[[Document], Document | None] | None = None,
+            only: Collection[str] | None = None, into: Index | None = None) -> IngestSummary:
         """Bring the index in line with ``docs_dir``; see the module docstring.
 
         ``prefix`` scopes the run to one named source: its doc paths are ``prefix + path`` and
         only paths under ``prefix`` may be removed, so sources share one index. ``rewrite`` (the
         source's) may change a document's URL or access, or drop it (include/exclude globs).
+        ``only`` (paths relative to ``docs_dir``, e.g. a git diff) reads just those files and removes
+        those of them that are gone; every other doc in the run's scope stays as the index holds it.
+        It must hold every file that includes one of its files (``sources/depends.py``): the files
+        they include are fragments, not pages, and are removed from the index as such.
+        ``into`` writes into that collection (a build not yet promoted: the caller promotes it).
         """
         if rebuild and prefix:
             raise ConfigError("a source's sync cannot rebuild the shared index; run `docent ingest --rebuild`")
@@ -131,7 +148,8 @@ class Ingestor:
         started = time.perf_counter()
         summary = IngestSummary(rebuilt=rebuild)
         docs: list[Document] = []
-        for item in read_all(docs_dir, self.base_url, self.policy):
+        items, hidden = self._read(docs_dir, only)
+        for item in items:
             if isinstance(item, Skipped):
                 log.warning("skipped %s: %s", item.path, item.reason)
                 summary.skipped.append({"path": prefix + item.path, "reason": item.reason})
@@ -141,19 +159,23 @@ class Ingestor:
                     doc = rewrite(doc)
                 if doc is None:
                     continue
-                item = doc
+                item = _versioned(doc)
                 docs.append(item)
                 summary.warnings.extend({"path": item.path, "warning": w} for w in item.warnings)
                 for warning in item.warnings:
                     log.warning("%s: %s", item.path, warning)
-        index = self.store.new_build(self.meta) if rebuild else self.store.active(self.meta)
+        index = into or (self.store.new_build(self.meta) if rebuild else self.store.active(self.meta))
         summary.collection = index.name
         inventory = index.inventory()
         plans = [self._plan(doc, inventory.get(doc.path)) for doc in docs]
         present = {doc.path for doc in docs}
-        removed = {path: entry.ids for path, entry in inventory.items()
-                   if path not in present and path.startswith(prefix)
-                   and (prefix or not path.startswith(self.foreign))}
+        scope = None if only is None else {prefix + rel for rel in [*only, *hidden]}
+
+        def owned(path: str) -> bool:  # this run decides whether the doc at ``path`` stays
+            return (path.startswith(prefix) and (bool(prefix) or not path.startswith(self.foreign))
+                    and (scope is None or path in scope))
+
+        removed = {path: entry.ids for path, entry in inventory.items() if path not in present and owned(path)}
         changes = ChangeSet(
             added=sorted(p.doc.path for p in plans if p.status == "added"),
             changed=sorted(p.doc.path for p in plans if p.status == "updated"),
@@ -161,30 +183,48 @@ class Ingestor:
         )
         changes = self.changelog.begin(changes)
         self._apply(index, plans, removed, progress)
-        if rebuild:
+        if rebuild and into is None:
             self.store.promote(index)
-        fp = fingerprint({doc.path: doc.doc_hash for doc in docs})
+        hashes = {} if scope is None else {  # the docs this run left alone count as they are
+            path: entry.doc_hash for path, entry in inventory.items()
+            if path.startswith(prefix) and not owned(path) and (prefix or not path.startswith(self.foreign))}
+        fp = fingerprint({**hashes, **{doc.path: doc.doc_hash for doc in docs}})
         self._count(summary, plans, removed)
+        summary.docs_unchanged += len(hashes)
+        summary.chunks_unchanged += sum(len(inventory[path].ids) for path in hashes)
         summary.fingerprint = fp
         summary.changes = {"added": changes.added, "changed": changes.changed, "removed": changes.removed}
         summary.seconds = round(time.perf_counter() - started, 3)
         entry = self.changelog.commit(changes, fp, {"chunks_added": summary.chunks_added,
                                                     "chunks_deleted": summary.chunks_deleted})
-        self._record_flags(docs, {*changes.added, *changes.changed})
+        self._record_flags(docs, {*changes.added, *changes.changed}, owned)
         if entry is not None and on_change is not None:
             on_change(entry)
         return summary
 
-    def _record_flags(self, docs: list[Document], changed: set[str]) -> None:
+    def _read(self, docs_dir: Path, only: Collection[str] | None) -> tuple[list[Document | Skipped], set[str]]:
+        """What to index, and (``only``) the fragments its pages include: read_all's rule, on fewer files."""
+        if only is None:
+            return list(read_all(docs_dir, self.base_url, self.policy)), set()
+        items = [read_document(docs_dir / rel, docs_dir, self.base_url, self.policy)
+                 for rel in sorted(set(only)) if is_page(rel) and (docs_dir / rel).is_file()]  # gone: removed
+        hidden = set(fragments(item for item in items if isinstance(item, Document)))
+        return [item for item in items if item.path not in hidden], hidden
+
+    def _record_flags(self, docs: list[Document], changed: set[str], owned: Callable[[str], bool]) -> None:
         """Record docs with instruction-like text (they stay indexed: the customer's own docs);
-        warn about the new or changed ones, so a watcher does not repeat itself every run."""
+        warn about the new or changed ones, so a watcher does not repeat itself every run.
+        Records of docs outside this run (another source's, or not re-read) are kept."""
         flagged = [doc for doc in docs if doc.injection_flags]
         for doc in (d for d in flagged if d.path in changed):
             # Pattern names and line numbers only: the text itself may be the attack.
             log.warning("possible prompt injection in %s: %s", doc.path,
                         ", ".join(f"{f.pattern} (line {f.line})" for f in doc.injection_flags))
-        write_flags(self.changelog.folder, [flag_record(d.path, d.title, d.visibility, d.groups, d.injection_flags)
-                                            for d in flagged])
+        read = {doc.path for doc in docs}
+        kept = [r for r in read_flags(self.changelog.folder.parent)
+                if not owned(str(r.get("path"))) and str(r.get("path")) not in read]
+        write_flags(self.changelog.folder, kept + [flag_record(d.path, d.title, d.visibility, d.groups,
+                                                               d.injection_flags) for d in flagged])
 
     def _plan(self, doc: Document, existing: Any) -> _DocPlan:
         chunks = chunk_document(doc, self.max_words)

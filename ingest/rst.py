@@ -177,11 +177,12 @@ def parse_rst(src: Source) -> Parsed:
     """A reStructuredText page as Markdown, with its first section title as the title."""
     rst_directives.register(src.text)
     warnings: list[str] = []
+    included: dict[str, str] = {}  # path below the root -> text, filled by the include directives
     settings: dict[str, Any] = {
         "report_level": 5, "halt_level": 5, "warning_stream": io.StringIO(), "file_insertion_enabled": False,
         "raw_enabled": False, "doctitle_xform": False, "sectsubtitle_xform": False, "syntax_highlight": "none",
         "_disable_config": True, "docent_root": str(src.root), "docent_source": str(src.path),
-        "docent_warnings": warnings, "input_encoding": "unicode",
+        "docent_warnings": warnings, "docent_included": included, "input_encoding": "unicode",
     }
     try:
         doctree = publish_doctree(src.text, source_path=str(src.path), settings_overrides=settings)
@@ -192,4 +193,6 @@ def parse_rst(src: Source) -> Parsed:
     if first is not None and first.children and isinstance(first.children[0], nodes.title):
         title = first.children[0].astext().strip()
     body = "\n\n".join(b for b in blocks(doctree, 1) if b.strip())
-    return Parsed(body, title, tuple(warnings))
+    # Included files count in the page's hash and are fragments, not pages (as Markdown includes).
+    return Parsed(body, title, tuple(warnings), tuple(included[k] for k in sorted(included)),
+                  included=tuple(sorted(included)))

@@ -72,10 +72,12 @@ def _read_inside(directive: Directive, target: str) -> str | None:
         warnings.append(f"include {target!r} is missing or outside the source folder; dropped")
         return None
     try:
-        return found.read_text("utf-8-sig")
+        text = found.read_text("utf-8-sig")
     except (OSError, UnicodeDecodeError):
         warnings.append(f"include {target!r} is unreadable; dropped")
         return None
+    directive.state.document.settings.docent_included[rel.as_posix()] = text
+    return text
 
 
 class _Base(Directive):  # type: ignore[misc]  # docutils has no type stubs

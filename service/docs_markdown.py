@@ -1,19 +1,17 @@
 """Public docs as Markdown for machines: one page (``/docs/{path}.md``, MCP ``get_page``),
 ``/llms.txt`` (an index with one-line descriptions) and ``/llms-full.txt`` (every page).
 
-Pages are found exactly as ``/docs`` finds them (``service.docs_render``: the ingest
-reader, the same visibility policy, the one containment check), so a page is listed
-here exactly when it is public in the index and on ``/docs``.
+Pages are found and listed exactly as ``/docs`` finds them (``service.source_pages``: the
+docs folder and the named sources that cite /docs; the ingest reader, the same visibility
+policy, the one containment check), so a page is listed here exactly when it is public in
+the index and on ``/docs``.
 """
 
 from __future__ import annotations
 
-from pathlib import Path
-
-from ingest.documents import Document, discover
+from ingest.documents import Document
 from ingest.markdown_splitter import scan_blocks
-from ingest.visibility import DEFAULT_POLICY, VisibilityPolicy
-from service.docs_render import find_public, page_href
+from service.docs_render import page_href, section_of
 
 _DESCRIPTION_CHARS = 160
 
@@ -45,17 +43,6 @@ def description(doc: Document) -> str:
     return ""
 
 
-def public_documents(docs_dir: Path, policy: VisibilityPolicy = DEFAULT_POLICY) -> list[Document]:
-    """Every public page, by folder then title (the order of the /docs navigation)."""
-    root = docs_dir.resolve()
-    docs = []
-    for path in discover(root) if root.is_dir() else []:
-        doc = find_public(root, path.relative_to(root).as_posix(), policy)
-        if doc is not None:
-            docs.append(doc)
-    return sorted(docs, key=lambda d: ("/" in d.path, d.path.split("/")[0], d.title.lower()))
-
-
 def site_name(docs: list[Document]) -> str:
     """The title of the docs' home page (``index.md`` at the top), else "Documentation"."""
     home = next((d for d in docs if d.path.rsplit(".", 1)[0].lower() in ("index", "readme")), None)
@@ -63,7 +50,7 @@ def site_name(docs: list[Document]) -> str:
 
 
 def _section(doc: Document) -> str:
-    return doc.path.split("/")[0].replace("-", " ").capitalize() if "/" in doc.path else "General"
+    return section_of(doc.path) or "General"
 
 
 def llms_txt(docs: list[Document], *, name: str, base: str) -> str:

@@ -21,12 +21,13 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from docent.paths import doc_file
-from ingest.documents import SUFFIXES, Document, discover, doc_url, read_document
-from ingest.markdown_splitter import heading_anchor, scan_blocks
+from ingest.documents import SUFFIXES, Document, discover, doc_url, pages, read_document
+from ingest.markdown_splitter import Block, heading_anchor, scan_blocks
 from ingest.visibility import DEFAULT_POLICY, VisibilityPolicy
 
 DOCS_PREFIX = "/docs"
 _LIST_ITEM = re.compile(r"^(\s*)([-*+]|\d{1,9}[.)])\s+(.*)$")
+_LIST_DEPTH = 3  # lists in list items rendered block by block; deeper ones as prose
 # Linear-time on any input (doc text is hostile): neither a label nor a target may hold a
 # bracket, so no two attempts scan the same text. (With ``[^\]]+`` and ``[^)\s]+``,
 # 50 KB of ``[a(`` took 17 s.) Code spans and emphasis are matched with string code below.
@@ -269,6 +270,44 @@ def _prose(block: str, doc_path: str) -> str:
     return "".join(out)
 
 
+def _item_content(item: str) -> str:
+    """A list item's content without its marker, dedented to the item's content column."""
+    first, _, rest = item.partition("\n")
+    m = _LIST_ITEM.match(first)
+    if m is None:
+        return item
+    column = m.start(3)
+    lines = [m.group(3)]
+    for line in rest.split("\n") if rest else []:
+        lines.append(line[min(column, len(line) - len(line.lstrip(" "))):])
+    return "\n".join(lines)
+
+
+def _list_block(block: Block, doc_path: str, depth: int = 0) -> str:
+    """A list; one holding a fence is rendered item by item (the fence as code), the rest as prose lists.
+
+    Only lists with a fence marker are re-scanned, and only ``_LIST_DEPTH`` deep, so the
+    work stays a small multiple of the list's size.
+    """
+    if depth >= _LIST_DEPTH or not block.items or ("```" not in block.text and "~~~" not in block.text):
+        return _prose(block.text, doc_path)
+    tag = "ol" if block.text.lstrip()[:1].isdigit() else "ul"
+    items = []
+    for item in block.items:
+        parts = []
+        for inner in scan_blocks(_item_content(item)):
+            if inner.kind == "code":
+                parts.append(_code(inner.text))
+            elif inner.kind == "table":
+                parts.append(_table(inner.text, doc_path))
+            elif inner.kind == "list":
+                parts.append(_list_block(inner, doc_path, depth + 1))
+            else:  # a heading inside an item gets no id: citations never point into a list
+                parts.append(_prose(inner.text, doc_path))
+        items.append(f"<li>{''.join(parts)}</li>")
+    return f"<{tag}>{''.join(items)}</{tag}>"
+
+
 @dataclass(frozen=True, slots=True)
 class Rendered:
     """A page body as HTML, and its headings (level, text, anchor) for a table of contents."""
@@ -300,6 +339,8 @@ def render_markdown(body: str, doc_path: str = "") -> Rendered:
             out.append(f'<h{block.level} id="{html.escape(anchor)}">{inline(block.text, doc_path)}</h{block.level}>')
         elif block.kind == "code":
             out.append(_code(block.text))
+        elif block.kind == "list":
+            out.append(_list_block(block, doc_path))
         elif block.kind == "table":
             out.append(_table(block.text, doc_path))
         else:
@@ -310,23 +351,25 @@ def render_markdown(body: str, doc_path: str = "") -> Rendered:
 # --- lookup -----------------------------------------------------------------------------
 
 @lru_cache(maxsize=1024)
-def _read(path: str, root: str, _mtime_ns: int, _size: int, policy: VisibilityPolicy) -> object:
+def _read(path: str, root: str, base: str, _mtime_ns: int, _size: int, policy: VisibilityPolicy) -> object:
     # Keyed by mtime and size, so an edited page is re-read and an unchanged one is not;
     # and by the policy, so /docs decides visibility exactly as the index does.
-    return read_document(Path(path), Path(root), DOCS_PREFIX, policy)
+    return read_document(Path(path), Path(root), base, policy)
 
 
-def _document(path: Path, root: Path, policy: VisibilityPolicy) -> Document | None:
+def _document(path: Path, root: Path, policy: VisibilityPolicy, base: str = DOCS_PREFIX) -> Document | None:
     try:
         stat = path.stat()
     except (OSError, ValueError):
         return None
-    doc = _read(str(path), str(root), stat.st_mtime_ns, stat.st_size, policy)
+    doc = _read(str(path), str(root), base, stat.st_mtime_ns, stat.st_size, policy)
     return doc if isinstance(doc, Document) else None
 
 
-def find_doc(docs_dir: Path, url_path: str, policy: VisibilityPolicy = DEFAULT_POLICY) -> Document | None:
-    """The doc at ``/docs/<url_path>`` whatever its visibility; callers check who may read it."""
+def find_doc(docs_dir: Path, url_path: str, policy: VisibilityPolicy = DEFAULT_POLICY,
+             base: str = DOCS_PREFIX) -> Document | None:
+    """The doc at ``<base>/<url_path>`` in ``docs_dir`` whatever its visibility; callers check who
+    may read it. (``service.source_pages.find_page`` picks the folder: docs_dir or a named source's.)"""
     parts = [p for p in url_path.strip("/").split("/") if p]
     if any(p.startswith(".") or "\\" in p or "\x00" in p for p in parts):
         return None  # no traversal, no hidden files
@@ -341,7 +384,7 @@ def find_doc(docs_dir: Path, url_path: str, policy: VisibilityPolicy = DEFAULT_P
         # The one containment check ingest uses too: no symlinked folder on the way, and a
         # file link must land inside the docs folder. Over-long names are "not found".
         if doc_file(root, Path(name)) is not None:
-            return _document(root / name, root, policy)
+            return _document(root / name, root, policy, base)
     return None
 
 
@@ -352,13 +395,35 @@ def find_public(docs_dir: Path, url_path: str, policy: VisibilityPolicy = DEFAUL
     return doc if doc is not None and doc.visibility == "public" else None
 
 
-def public_pages(docs_dir: Path, policy: VisibilityPolicy = DEFAULT_POLICY) -> list[PageLink]:
-    """Every public page, top-level pages first, then by folder and title."""
+def folder_documents(docs_dir: Path, policy: VisibilityPolicy = DEFAULT_POLICY,
+                     base: str = DOCS_PREFIX) -> list[Document]:
+    """Every page of one docs folder that reads, whatever its visibility, in path order: the one
+    listing behind the /docs navigation, llms.txt and llms-full.txt (``service.source_pages``
+    runs it on the docs folder and on each named source's copy, then keeps the public pages)."""
     root = docs_dir.resolve()
-    links = []
+    docs = []
     for path in discover(root) if root.is_dir() else []:
-        doc = _document(path, root, policy)
-        if doc is not None and doc.visibility == "public":
-            folder = doc.path.split("/")[0] if "/" in doc.path else ""
-            links.append(PageLink(doc.title, page_href(doc.path), folder.replace("-", " ").capitalize()))
-    return sorted(links, key=lambda p: (p.section != "", p.section, p.title.lower()))
+        doc = _document(path, root, policy, base)
+        if doc is not None:
+            docs.append(doc)
+    return pages(docs)  # a file that another page includes is a fragment, listed as part of that page
+
+
+def section_of(doc_path: str) -> str:
+    """A page's navigation section: its top folder (a named source's pages: the source's name), or ""."""
+    return doc_path.split("/")[0].replace("-", " ").capitalize() if "/" in doc_path else ""
+
+
+def listing_order(doc: Document) -> tuple[bool, str, str]:
+    """Top-level pages first, then by section and title: the order of the nav and of llms.txt."""
+    return "/" in doc.path, section_of(doc.path), doc.title.lower()
+
+
+def page_links(docs: list[Document]) -> list[PageLink]:
+    """The navigation links of these pages, in listing order."""
+    return [PageLink(doc.title, page_href(doc.path), section_of(doc.path)) for doc in sorted(docs, key=listing_order)]
+
+
+def public_pages(docs_dir: Path, policy: VisibilityPolicy = DEFAULT_POLICY) -> list[PageLink]:
+    """Every public page of one folder, top-level pages first, then by folder and title."""
+    return page_links([doc for doc in folder_documents(docs_dir, policy) if doc.visibility == "public"])

@@ -39,8 +39,8 @@ from service.api.deps import Caller, get_caller
 from service.api.errors import headers_for, status_for
 from service.api.views import record_turn
 from service.docs_markdown import page_markdown
-from service.docs_render import find_doc
 from service.runtime import Runtime
+from service.source_pages import find_page
 
 _CALLER = "docent_caller"  # where the HTTP endpoint leaves the checked caller, in the request state
 INSTRUCTIONS = ("Answers from the product documentation. search_docs finds passages; ask_docs answers a "
@@ -97,10 +97,10 @@ def _page_path(path: str) -> str:
 
 def _readable_page(runtime: Runtime, access: Access, rel: str) -> str | None:
     """The page at ``rel`` as Markdown if ``access`` may read it (the index's own rule), else None."""
-    docs, policy = runtime.settings.docs_dir, runtime.visibility
-    doc = find_doc(docs, rel, policy)
+    settings, policy = runtime.settings, runtime.visibility
+    doc = find_page(settings, rel, policy)
     if doc is None and rel.endswith(".md"):  # an llms.txt link: /docs/a/b.md names the page a/b
-        doc = find_doc(docs, rel[:-3], policy)
+        doc = find_page(settings, rel[:-3], policy)
     if doc is None or not access.allows(doc.visibility, doc.groups):
         return None
     return page_markdown(doc)

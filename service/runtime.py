@@ -28,6 +28,7 @@ from service.rate_limit import FailedAuthThrottle, Limiter
 from service.rerank import LLMReranker
 from service.retrieval import Reranker, Retriever
 from service.shared_state import SharedState, build_limiter
+from service.source_syncs import SourceSyncs
 from service.widget_tokens import WidgetGuard
 
 if TYPE_CHECKING:
@@ -59,6 +60,7 @@ class Runtime:
     _auth_failures: FailedAuthThrottle | None = None
     _widget_guard: WidgetGuard | None = None
     _ingest_jobs: IngestJobs | None = None
+    _source_syncs: SourceSyncs | None = None
     _handoffs: HandoffOutbox | None = None
     _shared_state: SharedState | None = None  # Redis (settings.redis_url), opened on first use
     _lazy_lock: threading.Lock = field(default_factory=threading.Lock)
@@ -111,6 +113,14 @@ class Runtime:
             if self._ingest_jobs is None:
                 self._ingest_jobs = IngestJobs(lambda rebuild: self.ingest(rebuild=rebuild).to_json())
             return self._ingest_jobs
+
+    @property
+    def source_syncs(self) -> SourceSyncs:
+        """Syncs of one named source started over the admin API (through ``sync_source``)."""
+        with self._lazy_lock:
+            if self._source_syncs is None:
+                self._source_syncs = SourceSyncs(self.settings, self.sync_source)
+            return self._source_syncs
 
     @property
     def handoffs(self) -> HandoffOutbox:
@@ -207,8 +217,25 @@ class Runtime:
         from ingest.worker import build_ingestor
 
         with self._ingest_lock:
+            if rebuild and self.settings.sources:  # the sources' pages go into the new build too
+                from ingest.sources.rebuild import rebuild as rebuild_all
+
+                return rebuild_all(self.settings, self.store, self.embedder, progress=False, on_change=self._changed)
             ingestor = build_ingestor(self.settings, self.store, self.embedder)
             return ingestor.run(self.settings.docs_dir, rebuild=rebuild, progress=False, on_change=self._changed)
+
+    def sync_source(self, name: str) -> None:
+        """Sync one named source in this process (the admin API): through the hosted scheduler,
+        as its own schedule does, or else the same ``sync_source`` over this runtime's store."""
+        from ingest.sources.schedule import Scheduler
+        from ingest.sources.sync import find_source, sync_source
+
+        if isinstance(self.watcher, Scheduler):
+            self.watcher.sync(name)
+            return
+        with self._ingest_lock:
+            sync_source(self.settings, find_source(self.settings, name), self.store, self.embedder,
+                        on_change=self._changed)
 
     def warm_model(self) -> threading.Thread | None:
         """Load the local model in the background at start-up (its system prompts are evaluated

@@ -33,8 +33,10 @@ def _git(args: list[str], cwd: Path | None = None) -> str:
     cmd = ["git", "-c", "protocol.ext.allow=never", "-c", "core.symlinks=false", *args]
     try:
         proc = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True, timeout=_TIMEOUT_S, check=False)
-    except (OSError, subprocess.TimeoutExpired) as exc:
-        raise ConfigError(f"git {args[0]} failed: {exc}") from exc
+    except subprocess.TimeoutExpired as exc:  # its text is the whole command, clone URL included
+        raise ConfigError(f"git {args[0]} timed out after {_TIMEOUT_S} s") from exc
+    except OSError as exc:
+        raise ConfigError(f"git {args[0]} failed: {_USERINFO.sub('://', str(exc))}") from exc
     if proc.returncode != 0:
         # The state file and the admin API show this: no user:token@ from a clone URL.
         raise ConfigError(f"git {args[0]} failed: {_USERINFO.sub('://', proc.stderr.strip())[-400:]}")
@@ -90,6 +92,30 @@ def diff(repo: Path, old: str, new: str, subfolder: str) -> GitDiff:
         else:
             out.changed.append(rel[-1])
     return out
+
+
+def last_commits(repo: Path, subfolder: str) -> dict[str, str]:
+    """Each file below ``subfolder`` (relative to it) -> the commit that last changed it, from one
+    walk of the history: a full read's versions and links match what incremental syncs keep."""
+    prefix = subfolder.strip("/") + "/" if subfolder.strip("/") else ""
+    out: dict[str, str] = {}
+    text = _git(["log", "--format=%x01%H", "--name-only", "-z", "HEAD", "--", prefix or "."], cwd=repo)
+    for entry in text.split("\x01")[1:]:
+        sha, *paths = entry.split("\x00")
+        for path in (p.lstrip("\n") for p in paths):
+            if path.startswith(prefix) and path != prefix:
+                out.setdefault(path[len(prefix):], sha.strip())  # newest first: the first one wins
+    return out
+
+
+def reset(repo: Path, commit: str) -> bool:
+    """Put the checkout back at ``commit`` (already fetched; no network); False if it is not there."""
+    try:
+        _git(["reset", "--quiet", "--hard", commit], cwd=repo)
+        _git(["clean", "-qfdx"], cwd=repo)
+    except ConfigError:
+        return False
+    return True
 
 
 def file_url_template(location: str) -> str:

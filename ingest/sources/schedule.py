@@ -10,7 +10,7 @@ from collections.abc import Callable
 from typing import Any
 
 from docent.embedder import Embedder
-from docent.errors import ConfigError
+from docent.errors import DocentError
 from docent.index import IndexStore
 from docent.settings import Settings
 from ingest.pipeline import IngestSummary
@@ -43,9 +43,12 @@ class Scheduler:
 
     def ingest_now(self, *, rebuild: bool = False) -> IngestSummary:
         """Sync every source now (the admin ingest API); a failing source does not stop the others."""
-        if rebuild:
-            raise ConfigError("with named sources, rebuild the index with `docent ingest --rebuild` offline, "
-                              "or sync each source with --full")
+        if rebuild:  # one new collection with the docs folder and every source, from disk
+            from ingest.sources.rebuild import rebuild as rebuild_all
+
+            with self.run_lock:
+                return rebuild_all(self.settings, self.store, self.embedder, progress=False,
+                                   on_change=self.on_change)
         summaries = []
         for source in self.settings.sources:
             try:
@@ -95,6 +98,8 @@ class Scheduler:
             state, _ = self.sync(name)
             log.info("source %s synced: %d added, %d changed, %d deleted, %d failed", name, state.added,
                      state.changed, state.deleted, state.failed)
+        except DocentError as exc:  # a configuration problem (a missing folder, a failed clone): its message
+            log.error("source %s: sync failed: %s; retrying at its next turn", name, exc)
         except Exception:  # a bad source must not stop the others
             log.exception("source %s: sync failed; retrying at its next turn", name)
 

@@ -27,8 +27,6 @@ def redacted(location: str) -> str:
     return location
 
 
-
-
 @dataclass(slots=True)
 class SyncState:
     """The last sync of one source (``GET /v1/admin/sources`` shows it)."""
@@ -47,12 +45,17 @@ class SyncState:
     # What the index was built with: an unchanged commit skips the run only when both still hold.
     config: str = ""
     collection: str = ""
-    # git: each file's last-changing commit (its citation link); website: nothing.
+    # git: each file's last-changing commit (its version and citation link); website: nothing.
     file_commits: dict[str, str] = field(default_factory=dict)
+    # git: each file with include syntax -> the names it includes (ingest/sources/depends.py);
+    # None until scanned (a state saved before this existed): a diff then cannot trust it.
+    includes: dict[str, list[str]] | None = None
+    # Doc path -> why it was skipped, as of the last sync (a diff-only sync re-reads few files).
+    skipped: dict[str, str] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
         out = asdict(self)
-        for internal in ("file_commits", "config", "collection"):
+        for internal in ("file_commits", "config", "collection", "includes", "skipped"):
             out.pop(internal)
         return out
 

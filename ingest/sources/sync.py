@@ -1,9 +1,15 @@
 """One sync of one named source: materialise its pages into a folder, then index that folder
 under ``<name>/`` with the shared Ingestor, then write the source's state.
 
+A git re-sync reads only the files the diff from the synced commit names (and the pages that
+include one of them, ``depends.py``), when the index still holds that commit under the same
+configuration; otherwise (first sync, ``--full``, a force push, a changed configuration, a
+rebuilt index) it reads the whole checkout.
+
 Crash-safe like ``docent ingest``: the folder is the desired state and the Ingestor diffs it
 against the index, so a sync killed at any point is repaired by the next one; the state file
-(last commit, counts) is written atomically only after the index is updated.
+(last commit, counts) is written atomically only after the index is updated, so a killed git
+sync re-diffs from the old commit.
 """
 
 from __future__ import annotations
@@ -12,7 +18,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +32,7 @@ from docent.settings import Settings, SourceSettings
 from docent.sparse import Bm25Encoder
 from ingest.documents import Document
 from ingest.pipeline import Ingestor, IngestSummary
-from ingest.sources import git
+from ingest.sources import depends, git
 from ingest.sources.state import SyncState, source_dir
 from ingest.visibility import PathRule, VisibilityPolicy
 
@@ -34,6 +40,11 @@ log = logging.getLogger(__name__)
 
 # One sync per source at a time (scheduler, CLI in the same process, admin API).
 _LOCKS: dict[str, threading.Lock] = {}
+
+
+def source_lock(name: str) -> threading.Lock:
+    """The lock a source's syncs (and a rebuild's pass over it) hold in this process."""
+    return _LOCKS.setdefault(name, threading.Lock())
 
 
 def find_source(settings: Settings, name: str) -> SourceSettings:
@@ -62,13 +73,15 @@ def _spec(patterns: list[str]) -> pathspec.GitIgnoreSpec | None:
     return pathspec.GitIgnoreSpec.from_lines(patterns) if patterns else None
 
 
-class _Rewrite:
+class SourceRewrite:
     """Per-document source rules: include/exclude globs, stricter access, citation URLs."""
 
-    def __init__(self, source: SourceSettings, prefix: str, urls: Callable[[str], str | None]) -> None:
+    def __init__(self, source: SourceSettings, prefix: str, urls: Callable[[str], str | None],
+                 versions: Callable[[str], str] | None = None) -> None:
         self.source = source
         self.prefix = prefix
         self.urls = urls
+        self.versions = versions  # git: the commit of each file's last change
         self.include = _spec(source.include)
         self.exclude = _spec(source.exclude)
 
@@ -78,6 +91,8 @@ class _Rewrite:
             return None
         if self.exclude is not None and self.exclude.match_file(rel):
             return None
+        if self.versions is not None:
+            doc = replace(doc, version=self.versions(rel))
         url = self.urls(rel) or doc.url
         visibility, groups = doc.visibility, doc.groups
         if self.source.visibility == "internal" and visibility == "public":  # the page may not loosen it
@@ -91,94 +106,134 @@ class _Rewrite:
         return replace(doc, url=url, visibility=visibility, groups=groups, doc_hash=doc_hash)
 
 
-def _config(settings: Settings, source: SourceSettings, embedder: Embedder) -> str:
+def config_hash(settings: Settings, source: SourceSettings, embedder: Embedder) -> str:
     """Everything besides the files that shapes what a source's sync puts in the index."""
     return sha256_hex("\x00".join([source.model_dump_json(), settings.visibility.model_dump_json(),
                                    str(settings.chunk_max_words), settings.docs_base_url, embedder.name]))
 
 
-def _materialise(settings: Settings, source: SourceSettings, state: SyncState,
-                 full: bool) -> tuple[Path, Callable[[str], str | None], list[str], int, bool]:
-    """The folder to index, its URL map, errors, failed-page count, and whether the git diff
-    is empty (nothing below the subfolder changed since the synced commit); updates ``state``."""
+@dataclass(slots=True)
+class Tree:
+    """A source materialised on disk: what to index, and how."""
+
+    folder: Path
+    urls: Callable[[str], str | None] = lambda rel: None
+    versions: Callable[[str], str] | None = None
+    errors: list[str] = field(default_factory=list)
+    failed: int = 0
+    # git: the paths (relative to ``folder``) a diff-only run must read; None: read everything.
+    changed: list[str] | None = None
+
+
+def _materialise(settings: Settings, source: SourceSettings, state: SyncState, full: bool) -> Tree:
+    """Fetch or check the source into a folder; updates ``state`` (its commit and file map)."""
     home = source_dir(settings, source)
     if source.kind == "folder":
         folder = Path(source.location).expanduser()
         if not folder.is_dir():
             raise ConfigError(f"source {source.name!r}: folder {folder} does not exist")
-        return folder, lambda rel: None, [], 0, False
+        return Tree(folder)
     if source.kind == "git":
-        repo = home / "repo"
-        head = git.checkout(source.location, source.branch, repo)
-        change = git.diff(repo, "" if full else state.version, head, source.subfolder)
-        commits = {} if change.full else dict(state.file_commits)
-        for rel in change.deleted:
-            commits.pop(rel, None)
-        commits.update({rel: head for rel in [*change.added, *change.changed]})
-        state.file_commits = commits
-        state.version = head
-        template = source.file_url or git.file_url_template(source.location)
-        sub = source.subfolder.strip("/")
-        folder = repo / sub if sub else repo
-        if not folder.is_dir():
-            raise ConfigError(f"source {source.name!r}: no folder {sub!r} on branch {source.branch!r}")
-
-        def file_url(rel: str) -> str | None:
-            if source.url_base or not template:
-                return None
-            path = f"{sub}/{rel}" if sub else rel
-            return template.format(commit=commits.setdefault(rel, head), path=path)
-
-        same = not change.full and not (change.added or change.changed or change.deleted)
-        return folder, file_url, [], 0, same
+        head = git.checkout(source.location, source.branch, home / "repo")
+        return git_tree(source, home / "repo", state, git.diff(home / "repo", "" if full else state.version,
+                                                                head, source.subfolder))
     from ingest.sources.website import crawl  # httpx and trafilatura only for website sources
 
     result = crawl(source, home, full=full)
-    return result.folder, result.urls.get, result.errors, result.failed, False
+    return Tree(result.folder, result.urls.get, None, result.errors, result.failed)
+
+
+def git_tree(source: SourceSettings, repo: Path, state: SyncState, change: git.GitDiff) -> Tree:
+    """The checkout at ``change.head``; each file's last commit and include map brought up to it."""
+    head, sub = change.head, source.subfolder.strip("/")
+    folder = repo / sub if sub else repo
+    if not folder.is_dir():
+        raise ConfigError(f"source {source.name!r}: no folder {sub!r} on branch {source.branch!r}")
+    touched = [*change.added, *change.changed, *change.deleted]
+    if change.full:
+        commits = {rel: sha for rel, sha in git.last_commits(repo, sub).items() if (folder / rel).is_file()}
+        includes = depends.scan(folder)
+    else:
+        commits = {rel: sha for rel, sha in state.file_commits.items() if rel not in change.deleted}
+        commits.update({rel: head for rel in [*change.added, *change.changed]})
+        if state.includes is None:  # saved before include maps were kept: one full read
+            includes = depends.scan(folder)
+        else:
+            includes = {rel: names for rel, names in state.includes.items() if rel not in touched}
+            includes.update(depends.scan(folder, [*change.added, *change.changed]))
+    changed = None if change.full or state.includes is None else depends.to_read(
+        folder, touched, state.includes, includes)
+    state.file_commits, state.includes, state.version = commits, includes, head
+    template = source.file_url or git.file_url_template(source.location)
+
+    def file_url(rel: str) -> str | None:
+        if source.url_base or not template:
+            return None
+        return template.format(commit=commits.get(rel, head), path=f"{sub}/{rel}" if sub else rel)
+
+    return Tree(folder, file_url, lambda rel: commits.get(rel, head), changed=changed)
 
 
 def sync_source(settings: Settings, source: SourceSettings, store: IndexStore, embedder: Embedder, *,
                 full: bool = False, on_change: Callable[[dict[str, Any]], object] | None = None,
                 ) -> tuple[SyncState, IngestSummary | None]:
     """Sync ``source`` into the index; the saved state (with errors) and the ingest summary."""
-    lock = _LOCKS.setdefault(source.name, threading.Lock())
-    with lock:
+    with source_lock(source.name):
         started = time.perf_counter()
         path = source_dir(settings, source) / "state.json"
         state = load_state(settings, source)
         try:
-            folder, urls, errors, failed, same = _materialise(settings, source, state, full)
-            base = source.url_base or f"{settings.docs_base_url.rstrip('/')}/{source.name}"
-            ingestor = Ingestor(store, embedder, Bm25Encoder(), settings.data_dir, base, settings.chunk_max_words,
-                                policy_for(settings, source))
-            config = _config(settings, source, embedder)
-            if same and state.config == config and state.collection == store.active(ingestor.meta).name:
-                # Re-sync from the diff: no file changed, and the index (not rebuilt since) holds this commit.
+            tree = _materialise(settings, source, state, full)
+            ingestor = source_ingestor(settings, source, store, embedder)
+            config = config_hash(settings, source, embedder)
+            # The index (not rebuilt since) holds the synced commit, read with this configuration.
+            current = state.config == config and state.collection == store.active(ingestor.meta).name
+            if tree.changed == [] and current:  # an empty diff: nothing to read
                 state.unchanged += state.added + state.changed
                 state.added = state.changed = state.deleted = 0
                 state.seconds, state.last_sync = round(time.perf_counter() - started, 3), time.time()
                 state.save(path)
                 return state, None
             prefix = f"{source.name}/"
-            summary = ingestor.run(folder, progress=False, on_change=on_change, prefix=prefix,
-                                   rewrite=_Rewrite(source, prefix, urls))
+            only = tree.changed if current else None
+            summary = ingestor.run(tree.folder, progress=False, on_change=on_change, prefix=prefix,
+                                   rewrite=SourceRewrite(source, prefix, tree.urls, tree.versions), only=only)
         except Exception as exc:
-            log.exception("sync of source %s failed", source.name)
+            if isinstance(exc, ConfigError):  # a missing folder, a failed clone: one line, not a traceback
+                log.error("sync of source %s failed: %s", source.name, exc)
+            else:
+                log.exception("sync of source %s failed", source.name)
             # The old state (its commit) stays: the next sync diffs from what the index holds.
             state = load_state(settings, source)
             state.errors, state.last_sync = [f"sync failed: {exc}"], time.time()
             state.added = state.changed = state.deleted = state.unchanged = state.failed = 0
             state.save(path)
             raise
-        state.added, state.changed = summary.docs_added, summary.docs_updated
-        state.deleted, state.unchanged = summary.docs_deleted, summary.docs_unchanged
-        state.failed = failed + len(summary.skipped)
-        state.errors = errors + [f"{s['path']}: {s['reason']}" for s in summary.skipped]
+        record(state, summary, tree, only, prefix)
         state.seconds = round(time.perf_counter() - started, 3)
-        state.last_sync = time.time()
         state.config, state.collection = config, summary.collection
         state.save(path)  # only now: a crash before this re-runs the sync from the old commit
         return state, summary
+
+
+def source_ingestor(settings: Settings, source: SourceSettings, store: IndexStore, embedder: Embedder) -> Ingestor:
+    """The Ingestor a source's pages go through (its URL base and access policy)."""
+    base = source.url_base or f"{settings.docs_base_url.rstrip('/')}/{source.name}"
+    return Ingestor(store, embedder, Bm25Encoder(), settings.data_dir, base, settings.chunk_max_words,
+                    policy_for(settings, source))
+
+
+def record(state: SyncState, summary: IngestSummary, tree: Tree, only: list[str] | None, prefix: str) -> None:
+    """Put a run's counts and failures in ``state``; a diff-only run keeps the skips it did not re-read."""
+    read = None if only is None else {prefix + rel for rel in only}
+    skipped = {} if read is None else {p: why for p, why in state.skipped.items() if p not in read}
+    skipped.update({s["path"]: s["reason"] for s in summary.skipped})
+    state.skipped = skipped
+    state.added, state.changed = summary.docs_added, summary.docs_updated
+    state.deleted, state.unchanged = summary.docs_deleted, summary.docs_unchanged
+    state.failed = tree.failed + len(skipped)
+    state.errors = tree.errors + [f"{p}: {why}" for p, why in sorted(skipped.items())]
+    state.last_sync = time.time()
 
 
 def combine(summaries: list[IngestSummary]) -> IngestSummary:

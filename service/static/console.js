@@ -47,6 +47,7 @@
   function signOut(message) {
     state.key = null; sessionStorage.removeItem(KEY);
     $("app").hidden = true; $("signin").hidden = false; $("signout").hidden = true; $("who").textContent = "";
+    $("nav-sources").hidden = true;
     $("signin-error").textContent = message || ""; $("key").focus();
   }
   function signIn(key) {
@@ -54,6 +55,7 @@
     return api("/v1/console/me").then(function (me) {
       sessionStorage.setItem(KEY, key); state.scope = "staff:" + me.name;
       $("signin").hidden = true; $("app").hidden = false; $("signout").hidden = false;
+      $("nav-sources").hidden = !me.admin;  // the sources view reads an admin API (console-sources.js)
       $("who").textContent = "Signed in as " + me.name + (me.admin ? " (admin)" : me.groups.length ? " (" + me.groups.join(", ") + ")" : "");
       $("q").focus(); refresh(); openLinked();
     });

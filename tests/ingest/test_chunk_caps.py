@@ -133,12 +133,15 @@ proxy:
 
 
 @pytest.mark.parametrize(("max_words", "digest"), [
-    (180, "5dc5422004567ae1"),
-    (80, "f5b5ef06958aeba3"),
+    (180, "43d5093f2a6d28fc"),
+    (80, "02fb642b6fe227e4"),
 ])
 def test_split_normal_page_chunks_exactly_as_before(max_words: int, digest: str) -> None:
-    """A page with prose, a list, code, a big table and a long fence gives the very chunks it gave before the caps
-    (digests taken with the splitter as it was before them)."""
+    """A page with prose, a list, code, a big table and a long fence gives the very chunks it gave before the caps.
+
+    (Digests taken with the splitter as it was before them, then once more when markdown-it
+    took over the blocks: the list after the 60 sentences became a block of its own, where
+    the old scanner ran it into the paragraph as "proxies. - first item"; no other chunk changed.)"""
     pieces = split(NORMAL, "Configuration", max_words)
     seen = hashlib.sha256(repr([(p.heading_path, p.anchor, p.text) for p in pieces]).encode()).hexdigest()[:16]
     assert seen == digest

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
 import pytest
 from pydantic import ValidationError
+from typer.testing import CliRunner
 
 from docent.embedder import Embedder
 from docent.index.edge import EdgeStore
 from docent.settings import Settings, SourceSettings
+from entrypoints.cli import app as cli_app
 from ingest.sources.sync import sync_source
 from tests.conftest import write
 
@@ -24,12 +27,52 @@ def _settings(tmp_path: Path, sources: list[dict[str, Any]]) -> Settings:
     ({"name": "a", "location": "/srv/docs/"}, {"name": "b", "location": "/srv/docs"}, "location"),
     ({"name": "a", "location": "/x", "url_base": "https://d.example.com/"},
      {"name": "b", "location": "/y", "url_base": "https://d.example.com/api"}, "url_base"),
+    ({"name": "a", "location": "/srv/docs"}, {"name": "b", "location": "/srv/docs/api"}, "location"),
+    ({"name": "a", "location": "/srv/docs"}, {"name": "b", "location": "/srv/other/../docs/"}, "location"),
+    ({"name": "a", "kind": "git", "location": "https://g.example.com/r.git", "subfolder": "docs"},
+     {"name": "b", "kind": "git", "location": "https://g.example.com/r", "subfolder": "docs/api/"}, "location"),
+    ({"name": "a", "kind": "git", "location": "https://g.example.com/r.git"},
+     {"name": "b", "kind": "git", "location": "https://g.example.com/r.git", "subfolder": "docs"}, "location"),
+    ({"name": "a", "kind": "website", "location": "https://d.example.com/"},
+     {"name": "b", "kind": "website", "location": "https://D.example.com"}, "location"),
+    ({"name": "a", "kind": "website", "location": "https://d.example.com/", "sitemap": "https://d.example.com/s.xml"},
+     {"name": "b", "kind": "website", "location": "https://d.example.com/guide/",
+      "sitemap": "https://d.example.com/s.xml"}, "location"),
 ])
 def test_sources_overlapping_claims_fail_at_start(tmp_path: Path, a: dict[str, Any], b: dict[str, Any],
                                                   claim: str) -> None:
-    """Two sources with the same name, location or nested url_base are refused with a message naming both."""
+    """Two sources with the same name, nested folders or repository subfolders, the same start URL or
+    sitemap, or nested url_base are refused with a message naming both."""
     with pytest.raises(ValidationError, match=f"both claim the {claim}"):
         _settings(tmp_path, [a, b])
+
+
+@pytest.mark.parametrize(("a", "b"), [
+    ({"name": "a", "location": "/srv/docs"}, {"name": "b", "location": "/srv/docs-api"}),
+    ({"name": "a", "kind": "git", "location": "https://g.example.com/r.git", "subfolder": "docs"},
+     {"name": "b", "kind": "git", "location": "https://g.example.com/r.git", "subfolder": "handbook"}),
+    ({"name": "a", "kind": "git", "location": "https://g.example.com/r.git"},
+     {"name": "b", "kind": "git", "location": "https://g.example.com/r.git", "branch": "v2"}),
+    ({"name": "a", "kind": "website", "location": "https://d.example.com/en/", "include": ["en/"]},
+     {"name": "b", "kind": "website", "location": "https://d.example.com/fr/", "include": ["fr/"]}),
+    ({"name": "a", "location": "/x", "url_base": "https://d.example.com/a"},
+     {"name": "b", "location": "/y", "url_base": "https://d.example.com/ab"}),
+])
+def test_sources_distinct_claims_are_accepted(tmp_path: Path, a: dict[str, Any], b: dict[str, Any]) -> None:
+    """Sibling folders, one repository's distinct subfolders or branches, a site split by globs: no error."""
+    assert [s.name for s in _settings(tmp_path, [a, b]).sources] == ["a", "b"]
+
+
+def test_cli_refuses_overlapping_sources_at_start(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`docent serve` and `docent sources list` stop at start-up with exit 2 and a message naming both sources."""
+    monkeypatch.setenv("DOCENT_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("DOCENT_SOURCES", json.dumps([{"name": "one", "location": str(tmp_path / "docs")},
+                                                     {"name": "two", "location": str(tmp_path / "docs/api")}]))
+    for args in (["serve"], ["sources", "list"], ["sources", "sync", "one"]):
+        result = CliRunner().invoke(cli_app, args)
+        assert result.exit_code == 2, (args, result.output)
+        assert "sources 'one' and 'two' both claim the location" in result.output
+        assert "Traceback" not in result.output and not isinstance(result.exception, ValidationError)
 
 
 def test_sources_default_is_the_docs_folder(tmp_path: Path) -> None:

@@ -42,6 +42,7 @@ class Route:
     location: str = ""
     delay: float = 0.0
     stream_bytes: int = 0  # send this many bytes with no Content-Length (a huge page)
+    etag: bool = True  # False: only Last-Modified validates (If-Modified-Since)
 
 
 @dataclass
@@ -50,7 +51,11 @@ class Site:
 
     routes: dict[str, Route] = field(default_factory=dict)
     log: list[tuple[str, dict[str, str]]] = field(default_factory=list)
+    answered: list[tuple[str, int]] = field(default_factory=list)  # (path, status) of each answer
     port: int = 0
+    in_flight: int = 0
+    peak: int = 0  # most requests being answered at once
+    lock: threading.Lock = field(default_factory=threading.Lock)
 
     @property
     def base(self) -> str:
@@ -83,6 +88,20 @@ def _handler(site: Site) -> type[BaseHTTPRequestHandler]:
         def do_GET(self) -> None:  # noqa: N802 - http.server's name
             site.log.append((self.path, {**{k.lower(): v for k, v in self.headers.items()},
                                          "_at": str(time.monotonic())}))
+            with site.lock:
+                site.in_flight += 1
+                site.peak = max(site.peak, site.in_flight)
+            try:
+                self._answer()
+            finally:
+                with site.lock:
+                    site.in_flight -= 1
+
+        def send_response(self, code: int, message: str | None = None) -> None:
+            site.answered.append((self.path, code))
+            super().send_response(code, message)
+
+        def _answer(self) -> None:
             route = site.routes.get(self.path.split("?")[0] if self.path not in site.routes else self.path)
             if route is None:
                 self.send_error(404)
@@ -90,7 +109,9 @@ def _handler(site: Site) -> type[BaseHTTPRequestHandler]:
             if route.delay:
                 time.sleep(route.delay)
             etag = '"' + hashlib.sha256(route.body).hexdigest()[:16] + '"'
-            if route.status == 200 and self.headers.get("If-None-Match") == etag:
+            fresh = (self.headers.get("If-None-Match") == etag if route.etag
+                     else self.headers.get("If-Modified-Since") == LAST_MODIFIED)
+            if route.status == 200 and fresh:
                 self.send_response(304)
                 self.end_headers()
                 return
@@ -98,7 +119,8 @@ def _handler(site: Site) -> type[BaseHTTPRequestHandler]:
             if route.location:
                 self.send_header("Location", route.location)
             self.send_header("Content-Type", route.content_type)
-            self.send_header("ETag", etag)
+            if route.etag:
+                self.send_header("ETag", etag)
             self.send_header("Last-Modified", LAST_MODIFIED)
             try:
                 if route.stream_bytes:
@@ -347,3 +369,101 @@ def test_ssrf_guard_checks_the_connected_address(settings: Settings, edge_store:
     index = edge_store.open_active()
     assert index is None or index.inventory() == {}
     assert "connected to 127.0.0.1" in " ".join(state.errors)
+
+
+def _listed_site(site: Site, count: int) -> list[str]:
+    """``count`` distinct pages, all listed in the sitemap; their paths."""
+    topics = ("invoices", "webhooks", "exports", "quotas", "backups", "audit logs", "tokens", "regions",
+              "retention", "alerts", "billing", "roles")
+    paths = []
+    for i in range(count):
+        topic = topics[i % len(topics)]
+        path = f"/guide/p{i}.html"
+        site.page(path, f"Page {i}", f"<h1 id='p{i}'>Page {i}</h1><p>Page {i} explains {topic}: the setting "
+                  f"lives under Settings, takes effect within {i + 2} minutes, and applies to every workspace.</p>")
+        paths.append(path)
+    site.sitemap(paths)
+    return paths
+
+
+def test_website_resync_adds_new_page_and_410_deletes(settings: Settings, edge_store: EdgeStore,
+                                                      embedder: Embedder, site: Site,
+                                                      no_outside_network: list[Any]) -> None:
+    """A page added to the sitemap between syncs is indexed alone; a page answering 410 loses its chunks."""
+    paths = _listed_site(site, 3)
+    source = _source(site, sitemap=f"{site.base}/sitemap.xml", location=site.base + "/")
+    counting = CountingEmbedder(embedder)
+    assert sync_source(settings, source, edge_store, counting)[0].added == 3
+    site.page("/guide/new.html", "New", "<h1 id='new'>New</h1><p>Single sign-on now supports SCIM "
+              "provisioning for every identity provider on the enterprise plan.</p>")
+    site.routes[paths[0]] = Route(status=410)
+    site.sitemap([*paths, "/guide/new.html"])  # the gone page is still listed: 410 alone deletes it
+    counting.embedded.clear()
+    state, _ = sync_source(settings, source, edge_store, counting)
+    assert (state.added, state.deleted, state.changed, state.unchanged) == (1, 1, 0, 2)
+    names = {p.rsplit("/", 1)[-1] for p in _docs(edge_store)}
+    assert names == {"p1.md", "p2.md", "new.md"}
+    assert counting.embedded and all("SCIM" in t or "New" in t for t in counting.embedded)
+    assert no_outside_network == []
+
+
+def test_website_last_modified_alone_makes_conditional_requests(settings: Settings, edge_store: EdgeStore,
+                                                                embedder: Embedder, site: Site) -> None:
+    """A server with no ETag: the re-sync sends If-Modified-Since, gets 304s, downloads and embeds nothing."""
+    paths = _listed_site(site, 3)
+    for path in paths:
+        site.routes[path].etag = False
+    source = _source(site, sitemap=f"{site.base}/sitemap.xml", location=site.base + "/")
+    counting = CountingEmbedder(embedder)
+    sync_source(settings, source, edge_store, counting)
+    counting.embedded.clear()
+    site.log.clear()
+    site.answered.clear()
+    state, _ = sync_source(settings, source, edge_store, counting)
+    assert state.unchanged == 3 and state.added == state.changed == state.deleted == 0
+    assert all(site.requests(p)[0].get("if-modified-since") == LAST_MODIFIED for p in paths)
+    assert all("if-none-match" not in site.requests(p)[0] for p in paths)
+    assert sorted(code for p, code in site.answered if p in paths) == [304, 304, 304]
+    assert counting.embedded == []
+    # --full asks without validators: every page is downloaded again (and still not re-embedded).
+    site.answered.clear()
+    sync_source(settings, source, edge_store, counting, full=True)
+    assert sorted(code for p, code in site.answered if p in paths) == [200, 200, 200]
+    assert counting.embedded == []
+
+
+def test_website_concurrency_is_bounded(settings: Settings, edge_store: EdgeStore, embedder: Embedder,
+                                        site: Site) -> None:
+    """No more than ``concurrency`` requests are ever in flight at once, and more than one is."""
+    paths = _listed_site(site, 12)
+    for path in paths:
+        site.routes[path].delay = 0.3
+    source = _source(site, sitemap=f"{site.base}/sitemap.xml", location=site.base + "/", concurrency=3)
+    state, _ = sync_source(settings, source, edge_store, embedder)
+    assert state.added == 12 and state.failed == 0
+    assert site.peak == 3
+
+
+def test_no_outside_network_guard_records_attempts(no_outside_network: list[Any]) -> None:
+    """The guard the crawl tests rely on really refuses and records a lookup or connect off the loopback."""
+    with pytest.raises(OSError):
+        socket.getaddrinfo("example.org", 80)
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock, pytest.raises(OSError):
+        sock.connect(("192.0.2.1", 80))
+    assert [kind for kind, _ in no_outside_network] == ["getaddrinfo", "connect"]
+
+
+def test_website_redirect_onto_a_second_allowed_host_is_followed(settings: Settings, edge_store: EdgeStore,
+                                                                 embedder: Embedder, site: Site,
+                                                                 no_outside_network: list[Any]) -> None:
+    """A redirect to another host the source lists is followed and indexed under the URL it landed on."""
+    site.page("/index.html", "Home", "<h1>Home</h1><p>Start here: the quick start covers installing the agent "
+              "and connecting the first workspace.</p>", links=("/go",))
+    site.page("/target.html", "Target", "<h1 id='t'>Target</h1><p>Rate limits reset every minute; a burst "
+              "above six hundred requests receives HTTP 429 with a Retry-After header.</p>")
+    site.routes["/go"] = Route(status=302, location=f"http://localhost:{site.port}/target.html")
+    state, _ = sync_source(settings, _source(site, hosts=["127.0.0.1", "localhost"]), edge_store, embedder)
+    docs = _docs(edge_store)
+    target = next(v for k, v in docs.items() if k.endswith("target.md"))
+    assert target[0]["url"] == f"http://localhost:{site.port}/target.html#t" and state.failed == 0
+    assert no_outside_network == []

@@ -19,7 +19,8 @@ from service.answer_cache import AnswerCache
 from service.answer_cache_entry import CacheEntry
 from service.api.deps import Caller, RuntimeDep, StaffDep
 from service.api.html import CSP, fill, page
-from service.docs_render import find_doc, render_page
+from service.docs_render import render_page
+from service.source_pages import find_page
 
 router = APIRouter(tags=["console"])
 _SCAN = 5000  # how many recent messages the abstention ranking reads
@@ -153,7 +154,7 @@ def injection_flags(caller: StaffDep, runtime: RuntimeDep) -> dict[str, Any]:
 @router.get("/v1/console/docs/{path:path}")
 def staff_doc(path: str, caller: StaffDep, runtime: RuntimeDep) -> dict[str, Any]:
     """Any doc the key may read (internal included), rendered, for the console's source viewer."""
-    doc = find_doc(runtime.settings.docs_dir, path, runtime.visibility)
+    doc = find_page(runtime.settings, path, runtime.visibility)
     if doc is None or not caller.access.allows(doc.visibility, list(doc.groups)):
         raise NotFoundError("No page this key may read at this address.")
     return {"title": doc.title, "path": doc.path, "visibility": doc.visibility, "groups": list(doc.groups),

@@ -12,8 +12,8 @@ from fastapi.responses import PlainTextResponse
 
 from docent.errors import NotFoundError
 from service.api.deps import RuntimeDep
-from service.docs_markdown import llms_full_txt, llms_txt, page_markdown, public_documents, site_name
-from service.docs_render import find_public
+from service.docs_markdown import llms_full_txt, llms_txt, page_markdown, site_name
+from service.source_pages import find_public_page, public_documents
 
 router = APIRouter(tags=["docs"])
 _MARKDOWN = "text/markdown; charset=utf-8"
@@ -27,14 +27,14 @@ def _base(request: Request) -> str:
 @router.get("/llms.txt", response_class=PlainTextResponse, responses=_TEXT)
 def llms_index(request: Request, runtime: RuntimeDep) -> PlainTextResponse:
     """An index of the public pages with one-line descriptions (llmstxt.org)."""
-    docs = public_documents(runtime.settings.docs_dir, runtime.visibility)
+    docs = public_documents(runtime.settings, runtime.visibility)
     return PlainTextResponse(llms_txt(docs, name=site_name(docs), base=_base(request)))
 
 
 @router.get("/llms-full.txt", response_class=PlainTextResponse, responses=_TEXT)
 def llms_full(request: Request, runtime: RuntimeDep) -> PlainTextResponse:
     """Every public page as Markdown, in one file."""
-    docs = public_documents(runtime.settings.docs_dir, runtime.visibility)
+    docs = public_documents(runtime.settings, runtime.visibility)
     return PlainTextResponse(llms_full_txt(docs, name=site_name(docs), base=_base(request)))
 
 
@@ -42,7 +42,7 @@ def llms_full(request: Request, runtime: RuntimeDep) -> PlainTextResponse:
             responses={**_TEXT, 404: {"description": "No public page at this address."}})
 def page_md(path: str, runtime: RuntimeDep) -> PlainTextResponse:
     """One public page as Markdown; internal, missing and unreadable pages are 404 alike."""
-    doc = find_public(runtime.settings.docs_dir, path, runtime.visibility)
+    doc = find_public_page(runtime.settings, path, runtime.visibility)
     if doc is None:
         raise NotFoundError("No public page at this address.")
     return PlainTextResponse(page_markdown(doc), media_type=_MARKDOWN)

@@ -1,5 +1,7 @@
 """Human-facing pages: the demo docs site at /, public docs at /docs/{path}, static assets.
 
+/docs serves the docs folder and the named sources that cite /docs (``service.source_pages``).
+
 Pages are filled from small templates in ``service/static`` with values that are
 escaped here; the docs themselves go through ``service.docs_render``. Every page
 carries a strict Content-Security-Policy: scripts and styles from this origin only.
@@ -17,7 +19,8 @@ from docent.errors import NotFoundError
 from docent.settings import Settings
 from service.api.deps import RuntimeDep
 from service.api.html import STATIC_DIR, TYPES, fill, page, static_response
-from service.docs_render import PageLink, find_public, page_href, public_pages, render_page
+from service.docs_render import PageLink, page_href, page_links, render_page
+from service.source_pages import find_public_page, public_documents
 
 router = APIRouter(include_in_schema=False)
 _ASSET = re.compile(r"^[a-z0-9_-]+\.(css|js|svg)$")
@@ -51,14 +54,14 @@ def demo(request: Request, runtime: RuntimeDep) -> HTMLResponse:
     site = settings.widget.sites[0].site_id if settings.widget.sites else "SITE_ID"
     origin = str(request.base_url).rstrip("/")
     snippet = f'<script src="{origin}/widget.js" data-docent-key="{site}" async></script>'
-    nav = _nav(public_pages(settings.docs_dir, runtime.visibility))
+    nav = _nav(page_links(public_documents(settings, runtime.visibility)))
     return page(fill("demo.html", nav=nav, snippet=html.escape(snippet), widget=_widget_tag(settings)))
 
 
 @router.get("/docs")
 def docs_index(runtime: RuntimeDep) -> HTMLResponse:
     """The list of public pages."""
-    links = public_pages(runtime.settings.docs_dir, runtime.visibility)
+    links = page_links(public_documents(runtime.settings, runtime.visibility))
     body = "<h1>Documentation</h1>" + _nav(links).replace("<h3>", "<h2>").replace("</h3>", "</h2>")
     return page(fill("doc.html", title="Documentation", nav=_nav(links), body=body, toc="",
                      widget=_widget_tag(runtime.settings)))
@@ -70,7 +73,7 @@ def docs_index(runtime: RuntimeDep) -> HTMLResponse:
 def doc_page(path: str, runtime: RuntimeDep) -> HTMLResponse:
     """A public doc rendered to HTML; internal, missing and unreadable pages are 404 alike."""
     settings = runtime.settings
-    doc = find_public(settings.docs_dir, path, runtime.visibility)
+    doc = find_public_page(settings, path, runtime.visibility)
     if doc is None:
         raise NotFoundError("No public page at this address.")
     rendered = render_page(doc)
@@ -79,7 +82,7 @@ def doc_page(path: str, runtime: RuntimeDep) -> HTMLResponse:
         body = f"<h1>{html.escape(doc.title)}</h1>\n{body}"
     toc = "".join(f'<li class="l{level}"><a href="#{html.escape(anchor)}">{html.escape(text)}</a></li>'
                   for level, text, anchor in rendered.headings if level in (2, 3))
-    links = public_pages(settings.docs_dir, runtime.visibility)
+    links = page_links(public_documents(settings, runtime.visibility))
     return page(fill("doc.html", title=html.escape(doc.title), nav=_nav(links, page_href(doc.path)), body=body,
                      toc=f'<nav class="toc" aria-label="On this page"><h2>On this page</h2><ul>{toc}</ul></nav>'
                      if toc else "", widget=_widget_tag(settings)))
