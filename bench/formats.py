@@ -28,7 +28,7 @@ import time
 from collections import Counter
 from dataclasses import asdict, dataclass, field
 
-from ingest.documents import Skipped, read_document, scan
+from ingest.documents import Document, Skipped, fragments, read_document, scan
 from ingest.pipeline import chunk_document
 from ingest.plumbing import plumbing
 
@@ -45,6 +45,7 @@ class CorpusFigures:
     root: str
     files: int = 0
     docs: int = 0
+    fragments: int = 0  # files other pages include: indexed inside them, not on their own
     chunks: int = 0
     plumbing_chunks: int = 0
     plumbing_kinds: dict[str, int] = field(default_factory=dict)
@@ -64,10 +65,15 @@ def measure(name: str, root: Path, examples: int = 5) -> CorpusFigures:
     figures.skipped = [f"{s.path}: {s.reason}" for s in refused]
     kinds: Counter[str] = Counter()
     started = time.perf_counter()
-    for path in files:
-        item = read_document(path, root, "https://docs.example.com")
+    items = [read_document(path, root, "https://docs.example.com") for path in files]
+    # What ingest indexes: fragments (files another page includes) only inside their pages.
+    hidden = fragments(item for item in items if isinstance(item, Document))
+    figures.fragments = sum(1 for item in items if item.path in hidden)
+    for item in items:
         if isinstance(item, Skipped):
             figures.skipped.append(f"{item.path}: {item.reason}")
+            continue
+        if item.path in hidden:
             continue
         figures.docs += 1
         parse_warnings = [w for w in item.warnings if "include" in w or "partial" in w]
@@ -100,11 +106,11 @@ def measure_corpora(corpora: Path, only: list[str] | None = None, examples: int 
 
 def print_report(results: list[CorpusFigures]) -> None:
     """The per-corpus table, then plumbing kinds, examples, skips and warnings, then one JSON line."""
-    print(f"{'corpus':<16} {'files':>6} {'docs':>5} {'chunks':>7} {'plumbing':>9} {'skipped':>8} "
+    print(f"{'corpus':<16} {'files':>6} {'docs':>5} {'fragments':>9} {'chunks':>7} {'plumbing':>9} {'skipped':>8} "
           f"{'warnings':>9} {'parse+chunk s':>13}")
     for r in results:
-        print(f"{r.corpus:<16} {r.files:>6} {r.docs:>5} {r.chunks:>7} {r.plumbing_chunks:>9} {len(r.skipped):>8} "
-              f"{r.warnings:>9} {r.seconds:>13.2f}")
+        print(f"{r.corpus:<16} {r.files:>6} {r.docs:>5} {r.fragments:>9} {r.chunks:>7} {r.plumbing_chunks:>9} "
+              f"{len(r.skipped):>8} {r.warnings:>9} {r.seconds:>13.2f}")
     for r in results:
         for line in ([f"plumbing kinds: {r.plumbing_kinds}"] if r.plumbing_kinds else []) + r.examples:
             print(f"  {r.corpus}: {line}")

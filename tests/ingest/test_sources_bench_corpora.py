@@ -27,7 +27,7 @@ def test_bench_ingest_corpora_prints_the_formats_table(tmp_path: Path) -> None:
     assert rows["docusaurus-docs"]["chunks"] >= 1 and rows["docusaurus-docs"]["plumbing_chunks"] == 0
     assert rows["zulip-help"]["plumbing_chunks"] == 1  # a plain-text page keeps its Jinja tag
     header = proc.stdout.splitlines()[0].split()
-    assert header[:5] == ["corpus", "files", "docs", "chunks", "plumbing"] and header[-1] == "s"
+    assert header[:6] == ["corpus", "files", "docs", "fragments", "chunks", "plumbing"] and header[-1] == "s"
     only = subprocess.run([sys.executable, "bench/ingest.py", "--corpora", str(corpora), "--only", "zulip-help"],
                           cwd=REPO, env=env, capture_output=True, text=True, timeout=300, check=False)
     assert [r["corpus"] for r in json.loads(only.stdout.strip().splitlines()[-1])] == ["zulip-help"]
