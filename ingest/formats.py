@@ -18,6 +18,7 @@ from pathlib import Path
 
 from ingest import mdx, mkdocs
 from ingest.includes import Includes
+from ingest.markdown_blocks import without_indented_code
 from ingest.markup import map_outside_code, squeeze_blank_lines, strip_tags
 
 
@@ -65,7 +66,7 @@ def parse_markdown(src: Source) -> Parsed:
 def parse_mdx(src: Source) -> Parsed:
     """MDX (Docusaurus): ESM dropped, components unwrapped, admonitions labelled."""
     includes = Includes(src.root)
-    return _done(mdx.render(src.text, src.path, includes), includes)
+    return _done(without_indented_code(mdx.render(src.text, src.path, includes)), includes)
 
 
 def parse_html(src: Source) -> Parsed:

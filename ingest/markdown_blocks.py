@@ -16,6 +16,7 @@ block that reaches the cap still belong to its top-level block, so no text is lo
 
 from __future__ import annotations
 
+import textwrap
 from dataclasses import dataclass
 from functools import cache
 
@@ -139,3 +140,19 @@ def scan_blocks(body: str) -> list[Block]:
     if open_list is not None:
         blocks.append(_list(lines, *open_list))
     return [b for b in blocks if b.text]
+
+
+def without_indented_code(body: str) -> str:
+    """The body with its top-level indented code blocks dedented into plain text.
+
+    MDX has no indented code (its parser reads indentation as nothing), but unwrapping a
+    component (``<TabItem>`` ... ``</TabItem>``) leaves its children indented, which
+    CommonMark would read as code: prose fenced as code in chunks and on /docs.
+    """
+    lines = body.split("\n")
+    spans = [t.map for t in _parser(False).parse(body) if t.type == "code_block" and t.level == 0 and t.map]
+    if not spans:
+        return body
+    for start, end in spans:
+        lines[start:end] = textwrap.dedent("\n".join(lines[start:end])).split("\n")
+    return "\n".join(lines)

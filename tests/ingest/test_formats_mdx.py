@@ -112,3 +112,15 @@ def test_mdx_id_without_slug_names_the_page(tmp_path: Path) -> None:
     doc = read_document(tmp_path / "a" / "file-name.mdx", tmp_path, "https://d.example")
     assert isinstance(doc, Document)
     assert doc.url == "https://d.example/a/nicer" and doc.title == "Nicer page"
+
+
+def test_mdx_indented_component_children_are_text_not_code(tmp_path: Path) -> None:
+    """MDX has no indented code: the indented children of an unwrapped component are prose."""
+    (tmp_path / "tabs.mdx").write_text(
+        "# Fruit\n\n<Tabs>\n  <TabItem value=\"apple\" label=\"Apple\">\n\n"
+        "        An apple a day keeps the support queue short.\n\n  </TabItem>\n</Tabs>\n")
+    doc = read_document(tmp_path / "tabs.mdx", tmp_path, "https://docs.example.com")
+    assert isinstance(doc, Document)
+    texts = [chunk.text for chunk in chunk_document(doc).values()]
+    assert any("An apple a day" in text for text in texts)
+    assert not any("```" in text for text in texts)
