@@ -18,7 +18,8 @@ os.environ.setdefault("DOCENT_PLUGINS", f'["{FAKE_PLUGIN}"]')
 plugins.load([FAKE_PLUGIN])
 
 import textwrap  # noqa: E402
-from collections.abc import Iterator  # noqa: E402
+import time  # noqa: E402
+from collections.abc import Callable, Iterator  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 import pytest  # noqa: E402
@@ -55,6 +56,14 @@ def settings(tmp_path: Path, models_cache: Path, monkeypatch: pytest.MonkeyPatch
     docs = tmp_path / "docs"
     docs.mkdir()
     return Settings(_env_file=None, data_dir=tmp_path / "data", docs_dir=docs)  # type: ignore[call-arg]
+
+
+def wait_for(check: Callable[[], object], timeout: float = 60.0) -> None:
+    """Poll ``check`` until it is truthy; fail the test after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while not check():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.1)
 
 
 def write(root: Path, rel: str, text: str) -> Path:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -28,7 +27,7 @@ from eval.trigger import take_pending
 from ingest.sources.schedule import Scheduler
 from ingest.sources.sync import load_state
 from service.runtime import Runtime
-from tests.conftest import write
+from tests.conftest import wait_for, write
 from tests.eval.conftest import make_record
 from tests.ingest.test_sources_website import (  # noqa: F401 - the fixtures
     Site,
@@ -50,12 +49,6 @@ def _settings(tmp_path: Path, sources: list[SourceSettings], qdrant_url: str | N
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     return settings
 
-
-def _wait(check: Callable[[], object], timeout: float = 60.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not check():
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.1)
 
 
 def _paths(store: IndexStore) -> set[str]:
@@ -127,9 +120,9 @@ def test_embedded_server_owns_the_source_sync(tmp_path: Path, edge_store: EdgeSt
     runtime = Runtime.build(embedded, store=edge_store, embedder=embedder)
     try:
         assert isinstance(runtime.watcher, Scheduler)
-        _wait(lambda: _paths(edge_store) == {"hb/refunds.md"})
+        wait_for(lambda: _paths(edge_store) == {"hb/refunds.md"})
         write(folder, "limits.md", "# Limits\n\nThe API allows 600 requests a minute.\n")
-        _wait(lambda: _paths(edge_store) == {"hb/refunds.md", "hb/limits.md"})  # the folder is watched
+        wait_for(lambda: _paths(edge_store) == {"hb/refunds.md", "hb/limits.md"})  # the folder is watched
     finally:
         runtime.close()
 
@@ -159,12 +152,12 @@ def test_worker_owns_the_source_sync_with_qdrant_url(tmp_path: Path, embedder: E
     worker = threading.Thread(target=_watch, args=(settings, settings.docs_dir, False), daemon=True)
     worker.start()
     try:
-        _wait(lambda: {"hb/refunds.md", "site/127.0.0.1/guide/p0.md"} <= _paths(store))
-        _wait(lambda: len(site.requests("/sitemap.xml")) >= 3)  # re-synced every second
+        wait_for(lambda: {"hb/refunds.md", "site/127.0.0.1/guide/p0.md"} <= _paths(store))
+        wait_for(lambda: len(site.requests("/sitemap.xml")) >= 3)  # re-synced every second
         write(folder, "limits.md", "# Limits\n\nThe API allows 600 requests a minute.\n")
-        _wait(lambda: "hb/limits.md" in _paths(store))
+        wait_for(lambda: "hb/limits.md" in _paths(store))
     finally:
-        _wait(lambda: schedulers)
+        wait_for(lambda: schedulers)
         schedulers[0].stop()
         worker.join(timeout=30)
     assert not worker.is_alive()

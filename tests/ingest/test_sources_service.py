@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import time
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +17,7 @@ from docent.settings import LLMSettings, Settings, SourceSettings, StaffKey
 from entrypoints.cli import app as cli_app
 from service.app import create_app
 from service.runtime import Runtime
-from tests.conftest import write
+from tests.conftest import wait_for, write
 
 ADMIN = "admin-test-key"
 
@@ -34,12 +33,6 @@ def _settings(tmp_path: Path, folder: Path) -> Settings:
     return settings
 
 
-def _wait(check: Any, timeout: float = 60.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not check():
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.2)
-
 
 def test_runtime_syncs_sources_on_schedule_and_fires_eval_hook(tmp_path: Path, edge_store: EdgeStore,
                                                                embedder: Embedder) -> None:
@@ -52,10 +45,10 @@ def test_runtime_syncs_sources_on_schedule_and_fires_eval_hook(tmp_path: Path, e
     runtime = Runtime.build(settings, store=edge_store, embedder=embedder, start_watcher=True,
                             on_ingest_change=lambda entry, _rt: entries.append(entry))
     try:
-        _wait(lambda: entries)
+        wait_for(lambda: entries)
         assert entries[0]["added"] == ["hb/refunds.md"]
         write(folder, "limits.md", "# Limits\n\nThe API allows 600 requests a minute.\n")
-        _wait(lambda: len(entries) >= 2)  # the folder is watched: no schedule needed
+        wait_for(lambda: len(entries) >= 2)  # the folder is watched: no schedule needed
         assert entries[1]["added"] == ["hb/limits.md"]
         with TestClient(create_app(settings, runtime=runtime)) as client:
             assert client.get("/v1/admin/sources").status_code == 401

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -19,7 +18,7 @@ from ingest.sources.sync import source_lock
 from service.app import create_app
 from service.runtime import Runtime
 from service.source_syncs import next_sync, shown_location
-from tests.conftest import write
+from tests.conftest import wait_for, write
 
 ADMIN = {"X-API-Key": "admin-test-key"}
 SUPPORT = {"X-API-Key": "support-test-key"}
@@ -38,12 +37,6 @@ def _settings(tmp_path: Path, folder: Path) -> Settings:
     return settings
 
 
-def _wait(check: Any, timeout: float = 60.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not check():
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.1)
-
 
 @pytest.fixture
 def served(tmp_path: Path, edge_store: EdgeStore, embedder: Embedder) -> Iterator[tuple[TestClient, Runtime, Path]]:
@@ -55,7 +48,7 @@ def served(tmp_path: Path, edge_store: EdgeStore, embedder: Embedder) -> Iterato
     runtime = Runtime.build(settings, store=edge_store, embedder=embedder, start_watcher=True,
                             on_ingest_change=lambda entry, _rt: changes.append(entry))
     try:
-        _wait(lambda: changes and not source_lock("hb").locked())  # the scheduler syncs folders at start
+        wait_for(lambda: changes and not source_lock("hb").locked())  # the scheduler syncs folders at start
         with TestClient(create_app(settings, runtime=runtime)) as client:
             yield client, runtime, folder
     finally:
@@ -92,7 +85,7 @@ def test_sources_sync_conflicts_while_running_then_reports(served: tuple[TestCli
         assert again.status_code == 409 and "already syncing" in again.json()["detail"]
         listed = client.get("/v1/admin/sources", headers=ADMIN).json()
         assert listed[0]["syncing"] is True
-    _wait(lambda: not runtime.source_syncs.running("hb"))
+    wait_for(lambda: not runtime.source_syncs.running("hb"))
     rows = {r["name"]: r for r in client.get("/v1/admin/sources", headers=ADMIN).json()}
     hb = rows["hb"]
     assert runtime.source_syncs.latest("hb").status == "done"  # type: ignore[union-attr]
