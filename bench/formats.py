@@ -4,11 +4,13 @@ For each corpus (Zulip Markdown, MkDocs Material, Sphinx reStructuredText, Docus
 PDF manuals) this parses and chunks every file the way ``docent ingest`` does (no
 embedding) and prints: files, documents, chunks, chunks that still carry markup plumbing
 (``ingest/plumbing.py``; the aim is 0) with examples, skipped files with their reasons,
-warnings (dropped includes), and the parse+chunk time. The corpora's own PROVENANCE.md,
+warnings (dropped includes), and the parse+chunk time. With ``--embed`` it also times a whole
+``docent ingest`` of each corpus (read, chunk, MiniLM embedding, BM25, writing a fresh embedded
+index), the embedder loaded once beforehand. The corpora's own PROVENANCE.md,
 LICENSE and NOTICE files are not docs and are left out. One JSON line with every figure
 follows the table.
 
-Usage: ``python bench/formats.py [--corpora DIR] [--only zulip-help,flask-docs] [--examples 5]``
+Usage: ``python bench/formats.py [--corpora DIR] [--only zulip-help,flask-docs] [--examples 5] [--embed]``
 """
 # ruff: noqa: E402 - the path fix must run before the imports below
 
@@ -24,10 +26,12 @@ if sys.path and Path(sys.path[0] or ".").resolve() == _ROOT / "bench":
 import argparse
 import json
 import logging
+import tempfile
 import time
 from collections import Counter
 from dataclasses import asdict, dataclass, field
 
+from docent.embedder import Embedder
 from ingest.documents import Document, Skipped, fragments, read_document, scan
 from ingest.pipeline import chunk_document
 from ingest.plumbing import plumbing
@@ -54,6 +58,7 @@ class CorpusFigures:
     warnings: int = 0
     warning_examples: list[str] = field(default_factory=list)
     seconds: float = 0.0
+    ingest_seconds: float | None = None  # the whole ingest, embedding included (--embed)
 
 
 def measure(name: str, root: Path, examples: int = 5) -> CorpusFigures:
@@ -96,21 +101,56 @@ def measure(name: str, root: Path, examples: int = 5) -> CorpusFigures:
 DEFAULT_CORPORA = _ROOT.parent / "shared" / "corpora"
 
 
-def measure_corpora(corpora: Path, only: list[str] | None = None, examples: int = 5) -> list[CorpusFigures]:
-    """``measure`` each corpus under ``corpora`` (``only`` those named; default: every known one there)."""
+def time_ingest(figures: CorpusFigures, embedder: Embedder) -> None:
+    """Time a real ingest of the corpus (the Ingestor ``docent ingest`` runs) into a fresh embedded index."""
+    from docent.index import open_store
+    from docent.settings import Settings
+    from docent.sparse import Bm25Encoder
+    from ingest.pipeline import Ingestor
+
+    with tempfile.TemporaryDirectory(prefix="docent-bench-") as tmp:
+        settings = Settings(_env_file=None, data_dir=Path(tmp), docs_dir=Path(figures.root), watch=False)
+        store = open_store(settings, role="bench")
+        try:
+            ingestor = Ingestor(store, embedder, Bm25Encoder(), Path(tmp), "https://docs.example.com")
+            started = time.perf_counter()
+            ingestor.run(Path(figures.root), progress=False)
+            figures.ingest_seconds = round(time.perf_counter() - started, 2)
+        finally:
+            store.close()
+
+
+def measure_corpora(corpora: Path, only: list[str] | None = None, examples: int = 5,
+                    embed: bool = False) -> list[CorpusFigures]:
+    """``measure`` each corpus under ``corpora`` (``only`` those named; default: every known one there);
+    with ``embed``, also time a whole ingest of each."""
     if not corpora.is_dir():
         raise SystemExit(f"no corpora folder at {corpora}")
     wanted = [n for n in only or [] if n] or [n for n in ROOTS if (corpora / n).is_dir()]
-    return [measure(n, corpora / n / ROOTS.get(n, "."), examples) for n in wanted]
+    results = [measure(n, corpora / n / ROOTS.get(n, "."), examples) for n in wanted]
+    if embed:
+        from docent.embedder import build_embedder
+        from docent.settings import Settings
+
+        embedder = build_embedder(Settings(_env_file=None))  # loaded once, outside the timings
+        embedder.embed_documents(["warm-up"])
+        for figures in results:
+            time_ingest(figures, embedder)
+    return results
+
+
+def _embedded(results: list[CorpusFigures]) -> bool:
+    return any(r.ingest_seconds is not None for r in results)
 
 
 def print_report(results: list[CorpusFigures]) -> None:
     """The per-corpus table, then plumbing kinds, examples, skips and warnings, then one JSON line."""
     print(f"{'corpus':<16} {'files':>6} {'docs':>5} {'fragments':>9} {'chunks':>7} {'plumbing':>9} {'skipped':>8} "
-          f"{'warnings':>9} {'parse+chunk s':>13}")
+          f"{'warnings':>9} {'parse+chunk s':>13}" + (f" {'ingest s':>9}" if _embedded(results) else ""))
     for r in results:
         print(f"{r.corpus:<16} {r.files:>6} {r.docs:>5} {r.fragments:>9} {r.chunks:>7} {r.plumbing_chunks:>9} "
-              f"{len(r.skipped):>8} {r.warnings:>9} {r.seconds:>13.2f}")
+              f"{len(r.skipped):>8} {r.warnings:>9} {r.seconds:>13.2f}"
+              + (f" {r.ingest_seconds or 0:>9.2f}" if _embedded(results) else ""))
     for r in results:
         for line in ([f"plumbing kinds: {r.plumbing_kinds}"] if r.plumbing_kinds else []) + r.examples:
             print(f"  {r.corpus}: {line}")
@@ -126,9 +166,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--corpora", type=Path, default=DEFAULT_CORPORA)
     parser.add_argument("--only", default="", help="comma-separated corpus names (default: all)")
     parser.add_argument("--examples", type=int, default=5)
+    parser.add_argument("--embed", action="store_true", help="also time a whole ingest (embedding included)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.ERROR)  # pypdf and docutils chatter; the figures say what matters
-    print_report(measure_corpora(args.corpora, args.only.split(","), args.examples))
+    print_report(measure_corpora(args.corpora, args.only.split(","), args.examples, args.embed))
 
 
 if __name__ == "__main__":

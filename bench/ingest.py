@@ -19,14 +19,15 @@ What is measured, and why:
    Synthetic chunks are perturbed copies of real ones (see ``bench/_synthetic.py``).
 4. With ``--corpora``, instead: for each foreign corpus in ``../shared/corpora`` (read in
    place), its chunks, the chunks that still carry markup plumbing (``ingest/plumbing.py``;
-   aim: 0) and its parse + chunk time, through ``bench/formats.py``'s measure.
+   aim: 0) and its parse + chunk time, through ``bench/formats.py``'s measure; ``--embed``
+   adds the time of a whole ingest of each (embedding included) into a fresh embedded index.
 
 Model loading is excluded from every timing (reported separately); all timings follow
 warm-up calls; throughputs are medians over ``--repeats`` and latencies percentiles.
 The tables go to stdout, followed by one JSON line with every figure.
 
 Usage: ``python bench/ingest.py [--synthetic 2000 --queries 20]``, or
-``python bench/ingest.py --corpora [DIR] [--only zulip-help,flask-docs]`` (see ``--help``).
+``python bench/ingest.py --corpora [DIR] [--only zulip-help,flask-docs] [--embed]`` (see ``--help``).
 """
 # ruff: noqa: E402 - the path fix and ensure_offline() must run before the imports below
 
@@ -111,6 +112,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                              "parse + chunk time (bench/formats.py)")
     parser.add_argument("--only", type=_csv, default=None,
                         help="with --corpora: comma-separated corpus names (None: every corpus there)")
+    parser.add_argument("--embed", action="store_true",
+                        help="with --corpora: also time a whole ingest of each corpus, embedding included")
     return parser.parse_args(argv)
 
 
@@ -161,8 +164,8 @@ def run(args: argparse.Namespace, work: Path) -> dict[str, Any]:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.ERROR)
-    if args.corpora is not None:  # the per-corpus formats table (bench/formats.py), nothing embedded
-        print_report(measure_corpora(args.corpora, args.only))
+    if args.corpora is not None:  # the per-corpus formats table (bench/formats.py)
+        print_report(measure_corpora(args.corpora, args.only, embed=args.embed))
         return 0
     if not args.verbose:
         # ONNX export and local mode warn about things this benchmark knows and reports.

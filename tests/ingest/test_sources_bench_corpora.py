@@ -34,3 +34,16 @@ def test_bench_ingest_corpora_prints_the_formats_table(tmp_path: Path) -> None:
     helped = subprocess.run([sys.executable, "bench/ingest.py", "--help"], cwd=REPO, env=env, capture_output=True,
                             text=True, timeout=300, check=False)
     assert helped.returncode == 0 and "--corpora" in helped.stdout and "--sections" in helped.stdout
+
+
+def test_bench_ingest_corpora_embed_times_a_whole_ingest(tmp_path: Path) -> None:
+    """With --embed each corpus also gets the time of a real ingest (embedding included) in a fresh index."""
+    corpora = tmp_path / "corpora"
+    write(corpora, "zulip-help/help/streams.md", "# Streams\n\nStreams group conversations by topic.\n")
+    env = {**os.environ, "HF_HUB_OFFLINE": "1"}
+    proc = subprocess.run([sys.executable, "bench/ingest.py", "--corpora", str(corpora), "--embed"], cwd=REPO,
+                          env=env, capture_output=True, text=True, timeout=600, check=False)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    rows = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert rows[0]["corpus"] == "zulip-help" and rows[0]["ingest_seconds"] > 0
+    assert proc.stdout.splitlines()[0].split()[-2:] == ["ingest", "s"]
