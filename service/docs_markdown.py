@@ -11,7 +11,8 @@ from __future__ import annotations
 
 from ingest.documents import Document
 from ingest.markdown_splitter import scan_blocks
-from service.docs_render import page_href, section_of
+from service.docs_lookup import section_of
+from service.docs_render import page_href
 
 _DESCRIPTION_CHARS = 160
 

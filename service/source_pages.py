@@ -28,7 +28,8 @@ from ingest.sources import git
 from ingest.sources.state import source_dir
 from ingest.sources.sync import SourceRewrite, policy_for
 from ingest.visibility import VisibilityPolicy
-from service.docs_render import DOCS_PREFIX, find_doc, folder_documents, listing_order, page_href
+from service.docs_lookup import find_doc, folder_documents, listing_order
+from service.docs_render import DOCS_PREFIX, page_href
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,7 +10,7 @@ from docent.settings import Settings
 from docent.sparse import Bm25Encoder
 from ingest.documents import Document, Skipped, read_all
 from ingest.pipeline import Ingestor
-from service.docs_render import folder_documents, public_pages
+from service.docs_lookup import folder_documents, public_pages
 from tests.conftest import write
 
 

@@ -14,7 +14,7 @@ from docent.settings import Settings
 from docent.sparse import Bm25Encoder
 from ingest.documents import Document, Skipped, read_all, read_document
 from ingest.pipeline import Ingestor
-from service.docs_render import find_doc, public_pages
+from service.docs_lookup import find_doc, public_pages
 
 
 def _plant(docs: Path, outside: Path) -> None:

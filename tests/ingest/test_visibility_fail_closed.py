@@ -18,7 +18,7 @@ from docent.sparse import Bm25Encoder
 from ingest.documents import Document, read_all, read_document
 from ingest.pipeline import Ingestor
 from ingest.visibility import VisibilityPolicy
-from service.docs_render import find_public
+from service.docs_lookup import find_public
 
 BODY = "# Escalation bridge\n\nPage the on-call engineer on bridge SECRET-4242 after thirty minutes.\n"
 

@@ -8,7 +8,8 @@ import pytest
 
 from ingest.documents import Document, read_all
 from ingest.markdown_splitter import sections
-from service.docs_render import find_doc, find_public, inline, public_pages, render_markdown
+from service.docs_lookup import find_doc, find_public, public_pages
+from service.docs_render import inline, render_markdown
 from tests.conftest import REPO
 
 CORPUS = REPO / "docs-corpus"

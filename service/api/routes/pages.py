@@ -19,7 +19,8 @@ from docent.errors import NotFoundError
 from docent.settings import Settings
 from service.api.deps import RuntimeDep
 from service.api.html import STATIC_DIR, TYPES, fill, page, static_response
-from service.docs_render import PageLink, page_href, page_links, render_page
+from service.docs_lookup import PageLink, page_links
+from service.docs_render import page_href, render_page
 from service.source_pages import find_public_page, public_documents
 
 router = APIRouter(include_in_schema=False)
