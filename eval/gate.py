@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from eval.analysis import docs_changed_between
-from eval.noise import DOCS, FAILED, NOISE_CAUSES, Cause, cause_of, measure, pairs_of, score_of
+from eval.noise import DOCS, Cause, cause_of, measure, not_counted_label, pairs_of, score_of
 from eval.records import RunRecord, mean
 from eval.run_store import RunStore
 
@@ -112,7 +112,7 @@ class GateResult:
                 + (f"REGRESSED, {m.reason}" if m.failed else "pass")
             )
             for d in m.drops:
-                label = "regressed" if d.regressed else _not_counted(d.cause)
+                label = "regressed" if d.regressed else not_counted_label(d.cause)
                 out.append(f"    {label:16} {d.id} {d.before:.2f} -> {d.after:.2f}  "
                            f"{d.question[:60]!r}  [{d.why}]")
         if self.not_compared:
@@ -130,12 +130,6 @@ class GateResult:
         return data
 
 
-def _not_counted(cause: str) -> str:
-    if cause in NOISE_CAUSES:
-        return "noise"
-    return "answer failed" if cause == FAILED else "within tolerance"
-
-
 def load_baseline(path: Path) -> RunRecord:
     return RunRecord.from_json(json.loads(path.read_text(encoding="utf-8")))
 
@@ -150,7 +144,7 @@ def reference_for(store: RunStore, current: RunRecord, baseline: Path | None) ->
 
 
 def _verdict(metric: str, threshold: float, current: RunRecord, reference: RunRecord,
-             changed: set[str], history: list[RunRecord]) -> MetricVerdict | None:
+             changed: set[str], runs: list[tuple[RunRecord, RunRecord]]) -> MetricVerdict | None:
     key = score_of(metric)
     before = reference.by_id()
     pairs = []
@@ -160,7 +154,7 @@ def _verdict(metric: str, threshold: float, current: RunRecord, reference: RunRe
             pairs.append((old, q))
     if not pairs:
         return None
-    noise = measure(pairs_of(history, reference, current), metric)
+    noise = measure(runs, metric)
     verdict = MetricVerdict(
         metric, threshold,
         mean([old.scores[key] for old, _ in pairs]) or 0.0,
@@ -207,8 +201,9 @@ def gate(
     common = set(reference.by_id()) & set(current.by_id())
     changed = docs_changed_between(history or [], reference, current)
     result = GateResult(reference.id, len(common), docs_changed=sorted(changed))
+    runs = pairs_of(history or [], reference, current)  # the same run pairs measure every metric's noise
     for metric, threshold in thresholds.items():
-        verdict = _verdict(metric, threshold, current, reference, changed, history or [])
+        verdict = _verdict(metric, threshold, current, reference, changed, runs)
         if verdict is None:
             result.not_compared.append(metric)
         else:

@@ -47,6 +47,13 @@ WHY = {
 }
 
 
+def not_counted_label(cause: str) -> str:
+    """How a drop that is not a regression is listed: noise, a failed answer, or within tolerance."""
+    if cause in NOISE_CAUSES:
+        return "noise"
+    return "answer failed" if cause == FAILED else "within tolerance"
+
+
 def score_of(metric: str) -> str:
     """The per-question score key behind a run-level metric."""
     return SCORE_OF.get(metric, metric)
@@ -81,8 +88,7 @@ class Cause:
     def why(self) -> str:
         text = WHY[self.kind]
         if self.docs:
-            label = "docs" if self.kind == DOCS else "docs involved"
-            text = (f"{text}: " if self.kind == DOCS else f"{text}; {label}: ") + ", ".join(self.docs)
+            text += (": " if self.kind == DOCS else "; docs involved: ") + ", ".join(self.docs)
         return text
 
 

@@ -5,18 +5,15 @@ from __future__ import annotations
 from html import escape
 from typing import Any
 
+from eval.noise import not_counted_label
+
 
 def _num(value: Any, digits: int = 3) -> str:
     return "–" if value is None else f"{float(value):.{digits}f}"
 
 
 def _counted(d: dict[str, Any]) -> str:
-    if d.get("regressed"):
-        return "regressed"
-    cause = str(d.get("cause"))
-    if cause.startswith("same"):
-        return "noise"
-    return "answer failed" if cause == "failed" else "within tolerance"
+    return "regressed" if d.get("regressed") else not_counted_label(str(d.get("cause")))
 
 
 def _metric(m: dict[str, Any]) -> str:

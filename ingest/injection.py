@@ -17,13 +17,14 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import re
 import unicodedata
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
+
+from ingest.changelog import write_atomic
 
 log = logging.getLogger(__name__)
 
@@ -111,14 +112,8 @@ def flag_record(path: str, title: str, visibility: str, groups: Iterable[str],
 
 def write_flags(folder: Path, records: list[dict[str, Any]]) -> Path:
     """Replace ``<folder>/flags.json`` atomically (a reader sees the old or the new file)."""
-    folder.mkdir(parents=True, exist_ok=True)
     path = folder / FLAGS_FILE
-    tmp = path.with_suffix(".json.tmp")
-    with open(tmp, "w", encoding="utf-8") as fh:
-        json.dump({"flagged": records}, fh, indent=1)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
+    write_atomic(path, json.dumps({"flagged": records}, indent=1))
     return path
 
 

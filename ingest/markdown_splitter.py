@@ -26,11 +26,11 @@ from dataclasses import dataclass
 
 from ingest.headings import MAX_HEADING_CHARS, parse_heading, parse_heading_id, slugify
 from ingest.markdown_blocks import Block, scan_blocks
+from ingest.markup import closes, is_fence
 
 __all__ = ["MAX_HEADING_CHARS", "Block", "Piece", "Section", "heading_anchor", "pack", "parse_heading",
            "parse_heading_id", "scan_blocks", "sections", "slugify", "split"]
 
-_FENCE = re.compile(r"^\s*(`{3,}|~{3,})")
 # MiniLM reads 256 word pieces; ~180 words of English stay under that with the
 # title/heading prefix, so no chunk has an unsearchable tail.
 DEFAULT_MAX_WORDS = 180
@@ -211,11 +211,10 @@ def _cut(text: str, limit: int, max_chars: int = MAX_CHUNK_CHARS) -> list[str]:
 def _split_code(code: str, limit: int) -> list[str]:
     """An oversized fence as several fences, cut at line boundaries, each re-opened with its info string."""
     lines = code.split("\n")
-    fence = _FENCE.match(lines[0])
-    marker = fence.group(1) if fence else "```"
+    marker = is_fence(lines[0]) or "```"
     # An info string is a language name: a giant one is cut rather than repeated in every piece.
     opener = lines[0][:_MAX_FENCE_LINE]
-    closed = len(lines) > 1 and lines[-1].strip().startswith(marker)
+    closed = len(lines) > 1 and closes(lines[-1], marker)
     closer = (lines[-1] if closed else marker)[:_MAX_FENCE_LINE]  # still closes the (cut) opener
     body = lines[1:-1] if closed else lines[1:]
     o_words, o_pieces = _counts(f"{opener}\n{closer}")

@@ -154,12 +154,11 @@ class Ingestor:
                 log.warning("skipped %s: %s", item.path, item.reason)
                 summary.skipped.append({"path": prefix + item.path, "reason": item.reason})
             else:
-                doc: Document | None = replace(item, path=prefix + item.path) if prefix else item
-                if rewrite is not None and doc is not None:
-                    doc = rewrite(doc)
-                if doc is None:
+                doc = replace(item, path=prefix + item.path) if prefix else item
+                kept = rewrite(doc) if rewrite is not None else doc
+                if kept is None:
                     continue
-                item = _versioned(doc)
+                item = _versioned(kept)
                 docs.append(item)
                 summary.warnings.extend({"path": item.path, "warning": w} for w in item.warnings)
                 for warning in item.warnings:
@@ -171,9 +170,11 @@ class Ingestor:
         present = {doc.path for doc in docs}
         scope = None if only is None else {prefix + rel for rel in [*only, *hidden]}
 
+        def mine(path: str) -> bool:  # the run's source: its prefix or, unscoped, no named source's
+            return path.startswith(prefix) and (bool(prefix) or not path.startswith(self.foreign))
+
         def owned(path: str) -> bool:  # this run decides whether the doc at ``path`` stays
-            return (path.startswith(prefix) and (bool(prefix) or not path.startswith(self.foreign))
-                    and (scope is None or path in scope))
+            return mine(path) and (scope is None or path in scope)
 
         removed = {path: entry.ids for path, entry in inventory.items() if path not in present and owned(path)}
         changes = ChangeSet(
@@ -186,8 +187,7 @@ class Ingestor:
         if rebuild and into is None:
             self.store.promote(index)
         hashes = {} if scope is None else {  # the docs this run left alone count as they are
-            path: entry.doc_hash for path, entry in inventory.items()
-            if path.startswith(prefix) and not owned(path) and (prefix or not path.startswith(self.foreign))}
+            path: entry.doc_hash for path, entry in inventory.items() if mine(path) and path not in scope}
         fp = fingerprint({**hashes, **{doc.path: doc.doc_hash for doc in docs}})
         self._count(summary, plans, removed)
         summary.docs_unchanged += len(hashes)

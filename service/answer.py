@@ -91,7 +91,6 @@ class Prepared:
     # What the model sees of each source (the kept units; "" for a source left out): the
     # verifier and the citation attribution check against this, not the whole chunk.
     seen: list[str] = field(default_factory=list)
-    prompt_tokens: int = 0  # as counted for the budget (the model reports its own count)
 
     def left_s(self) -> float:
         """Seconds of the model budget left (never negative)."""
@@ -234,13 +233,14 @@ async def fit(prep: Prepared, *, retriever: Retriever, model: ChatModel, chat: C
         return prep
     # Choosing the units, fencing and counting are work over document text: off the event loop.
     t2 = time.perf_counter()
-    count = model.count_tokens if isinstance(model, prompt_budget.CountsTokens) else prompt_budget.estimate_tokens
+    count = (await asyncio.to_thread(model.token_counter) if isinstance(model, prompt_budget.CountsTokens)
+             else prompt_budget.estimate_tokens)
     hits = prep.retrieval.hits
     fitted = await asyncio.to_thread(functools.partial(fit_prompt, prep.question, prep.query, hits, mode=prep.mode,
                                                        chat=chat, embedder=retriever.embedder,
                                                        sparse=retriever.sparse, count=count))
     prep.timings_ms["prompt"] = (time.perf_counter() - t2) * 1000
-    prep.messages, prep.units, prep.seen, prep.prompt_tokens = fitted.messages, fitted.units, fitted.seen, fitted.tokens
+    prep.messages, prep.units, prep.seen = fitted.messages, fitted.units, fitted.seen
     prep.response_format = extractive.response_format(fitted.units) if prep.mode == "extractive" else None
     if chat.verify:
         # What the model saw of each source: its title and section too, not only the text.

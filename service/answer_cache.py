@@ -146,7 +146,7 @@ class AnswerCache:
         candidates = self.backend.candidates(probe.key)
         if not candidates:
             return None
-        sims = np.asarray([c[1] for c in candidates], dtype=np.float32) @ np.asarray(probe.vector, dtype=np.float32)
+        sims = np.stack([c[1] for c in candidates]) @ np.asarray(probe.vector, dtype=np.float32)
         asked = terms(probe.question)
         for i in np.argsort(-sims):
             if sims[i] < self.settings.min_similarity:

@@ -12,6 +12,9 @@ import uuid
 from dataclasses import asdict, dataclass, field
 from typing import Any, Protocol
 
+import numpy as np
+import numpy.typing as npt
+
 from docent.schema import Access, Hit
 from service.answer import Answer, Citation
 from service.retrieval import Retrieval
@@ -106,8 +109,8 @@ def answer_from_json(data: dict[str, Any], entry_id: str, timings_ms: dict[str, 
 class CacheBackend(Protocol):
     """Where entries live. Every method may raise on a storage failure; the cache logs it."""
 
-    def candidates(self, key: str) -> list[tuple[str, list[float], str]]:
-        """(id, vector, question) of every live entry under ``key``."""
+    def candidates(self, key: str) -> list[tuple[str, npt.NDArray[np.float32], str]]:
+        """(id, vector, question) of every live entry under ``key`` (vectors as stored: no list round trip)."""
         ...
 
     def get(self, entry_id: str) -> CacheEntry | None: ...

@@ -13,6 +13,7 @@ import time
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 import redis
 from redis.backoff import NoBackoff
 from redis.retry import Retry
@@ -32,12 +33,12 @@ class RedisBackend:
         self._r: Any = redis.Redis.from_url(url, socket_connect_timeout=0.25, socket_timeout=0.25,
                                             retry=Retry(NoBackoff(), 0))
 
-    def candidates(self, key: str) -> list[tuple[str, list[float], str]]:
+    def candidates(self, key: str) -> list[tuple[str, npt.NDArray[np.float32], str]]:
         pipe = self._r.pipeline(transaction=False)
         pipe.hgetall(PREFIX + "kv:" + key)
         pipe.hgetall(PREFIX + "kq:" + key)
         vectors, questions = pipe.execute()
-        return [(i.decode(), np.frombuffer(v, dtype=np.float32).tolist(), questions.get(i, b"").decode())
+        return [(i.decode(), np.frombuffer(v, dtype=np.float32), questions.get(i, b"").decode())
                 for i, v in vectors.items()]
 
     def get(self, entry_id: str) -> CacheEntry | None:

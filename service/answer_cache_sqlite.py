@@ -13,6 +13,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+import numpy.typing as npt
 
 from service.answer_cache_entry import CacheEntry
 
@@ -41,11 +42,11 @@ class SqliteBackend:
         self._db.execute("PRAGMA foreign_keys=ON")
         self._db.executescript(_SCHEMA)
 
-    def candidates(self, key: str) -> list[tuple[str, list[float], str]]:
+    def candidates(self, key: str) -> list[tuple[str, npt.NDArray[np.float32], str]]:
         with self._lock:
             rows = self._db.execute("SELECT id, vector, question FROM entries WHERE key = ? AND expires_at > ?",
                                     (key, time.time())).fetchall()
-        return [(r[0], np.frombuffer(r[1], dtype=np.float32).tolist(), r[2]) for r in rows]
+        return [(r[0], np.frombuffer(r[1], dtype=np.float32), r[2]) for r in rows]
 
     def get(self, entry_id: str) -> CacheEntry | None:
         with self._lock:

@@ -29,7 +29,6 @@ class PageLink:
     section: str
 
 
-
 @lru_cache(maxsize=1024)
 def _read(path: str, root: str, base: str, _mtime_ns: int, _size: int, policy: VisibilityPolicy) -> object:
     # Keyed by mtime and size, so an edited page is re-read and an unchanged one is not;

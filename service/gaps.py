@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 from sklearn.cluster import AgglomerativeClustering
 from sqlalchemy import select
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 
 from docent.embedder import Embedder
 from docent.settings import GapSettings
@@ -70,9 +70,8 @@ class Closed:
     checked_at: float
 
 
-def closed_states(engine: Engine) -> dict[str, Closed]:
-    with engine.connect() as conn:
-        return {r.key: Closed(r.key, r.closed_at, r.checked_at) for r in conn.execute(select(gap_groups))}
+def closed_states(conn: Connection) -> dict[str, Closed]:
+    return {r.key: Closed(r.key, r.closed_at, r.checked_at) for r in conn.execute(select(gap_groups))}
 
 
 @dataclass(frozen=True)
@@ -121,7 +120,7 @@ def gap_report(engine: Engine, embedder: Embedder, settings: GapSettings, *, vis
         window = read_window(conn, since=since, visible_to=visible_to)
         items = sorted(window.items, key=lambda i: -i.created_at)[:settings.max_items]
         grouped = group_items(items, embedder, settings)[:max_groups]
-        states = closed_states(engine)
+        states = closed_states(conn)
         weeks = iso_weeks(now, settings.weeks)
         groups = [_group(g.items, g.label, weeks, states, conn) for g in grouped]
     return {

@@ -10,6 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+import httpx
+
 from docent.settings import HandoffSettings
 
 
@@ -43,6 +45,17 @@ def status_failure(status: int, body: str) -> DeliveryFailed:
     """The failure an HTTP status stands for: 408, 429 and 5xx are worth retrying, other codes are not."""
     retryable = status in (408, 425, 429) or status >= 500
     return DeliveryFailed(f"HTTP {status}: {body[:200]}", retryable=retryable)
+
+
+def post(url: str, *, timeout_s: float, **kwargs: Any) -> httpx.Response:
+    """One POST to a helpdesk; a transport error or a non-2xx status raises ``DeliveryFailed``."""
+    try:
+        response = httpx.post(url, timeout=timeout_s, **kwargs)
+    except httpx.HTTPError as exc:
+        raise DeliveryFailed(f"{type(exc).__name__}: {exc}"[:300], retryable=True) from None
+    if not response.is_success:
+        raise status_failure(response.status_code, response.text)
+    return response
 
 
 def ticket_text(ticket: dict[str, Any]) -> str:

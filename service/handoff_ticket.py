@@ -63,5 +63,5 @@ def build_ticket(conv: ConversationDetail, *, access: Access, store: IndexStore,
         "audience": "public" if access.visibilities == Access.public().visibilities else "staff",
         "transcript": transcript,
         "sources": _sources(conv, store, access, base),
-        "console_url": f"{base}/console#conversation={conv.id}" if base else f"/console#conversation={conv.id}",
+        "console_url": f"{base}/console#conversation={conv.id}",
     }

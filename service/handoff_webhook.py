@@ -16,7 +16,7 @@ from typing import Any
 
 import httpx
 
-from service.handoff import Delivered, DeliveryFailed, status_failure
+from service.handoff import Delivered, post
 
 
 def sign(secret: str, body: bytes) -> str:
@@ -56,10 +56,5 @@ class WebhookTarget:
         body = encode(handoff_id, ticket)
         headers = {"Content-Type": "application/json", "X-Docent-Signature": sign(self.secret, body),
                    "Idempotency-Key": handoff_id, "X-Docent-Event": "handoff"}
-        try:
-            response = httpx.post(self.url, content=body, headers=headers, timeout=self.timeout_s)
-        except httpx.HTTPError as exc:
-            raise DeliveryFailed(f"{type(exc).__name__}: {exc}"[:300], retryable=True) from None
-        if not response.is_success:
-            raise status_failure(response.status_code, response.text)
+        response = post(self.url, content=body, headers=headers, timeout_s=self.timeout_s)
         return Delivered(_reference(response, handoff_id))

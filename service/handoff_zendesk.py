@@ -11,7 +11,7 @@ from typing import Any
 
 import httpx
 
-from service.handoff import Delivered, DeliveryFailed, status_failure, ticket_text
+from service.handoff import Delivered, post, ticket_text
 
 
 def zendesk_body(handoff_id: str, ticket: dict[str, Any]) -> dict[str, Any]:
@@ -33,13 +33,8 @@ class ZendeskTarget:
 
     def deliver(self, handoff_id: str, ticket: dict[str, Any]) -> Delivered:
         """One create-ticket call; 201 gives the ticket number."""
-        try:
-            response = httpx.post(self.url, json=zendesk_body(handoff_id, ticket), auth=self.auth,
-                                  headers={"Idempotency-Key": handoff_id}, timeout=self.timeout_s)
-        except httpx.HTTPError as exc:
-            raise DeliveryFailed(f"{type(exc).__name__}: {exc}"[:300], retryable=True) from None
-        if not response.is_success:
-            raise status_failure(response.status_code, response.text)
+        response = post(self.url, json=zendesk_body(handoff_id, ticket), auth=self.auth,
+                        headers={"Idempotency-Key": handoff_id}, timeout_s=self.timeout_s)
         try:
             number = response.json()["ticket"]["id"]
         except (ValueError, KeyError, TypeError):

@@ -52,7 +52,9 @@ _K1, _B = 1.2, 0.75
 class CountsTokens(Protocol):
     """A chat model that can count its own tokens (``RouterChatModel``)."""
 
-    def count_tokens(self, text: str) -> int: ...
+    def token_counter(self) -> TokenCounter:
+        """Its counter, resolved once per prompt (blocking: may load the model)."""
+        ...
 
 
 def estimate_tokens(text: str) -> int:

@@ -14,43 +14,20 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from docent.errors import BusyError, NotFoundError
 from docent.settings import Settings, SourceSettings
+from ingest.sources.schedule import next_sync as next_sync  # re-exported: the admin API shows it
 from ingest.sources.state import SyncState, redacted
 from ingest.sources.sync import load_state, source_lock
 
-# A user:token@ anywhere in a text (a URL in an error message); and query keys that carry secrets.
-_USERINFO = re.compile(r"(?<=://)[^/@\s]{1,512}@")
-_SECRET_KEYS = re.compile(r"(?i)(token|key|secret|pass|sig|auth|credential)")
-
-
-def shown_location(location: str) -> str:
-    """``location`` safe to show: no ``user:password@``, secret-looking query values masked."""
-    try:
-        out = redacted(location)
-    except ValueError:  # e.g. a port that is not a number: strip the userinfo by hand
-        out = location
-    out = _USERINFO.sub("", out)
-    parts = urlsplit(out)
-    if parts.query:
-        query = [(k, "***" if _SECRET_KEYS.search(k) else v) for k, v in parse_qsl(parts.query, keep_blank_values=True)]
-        out = urlunsplit(parts._replace(query=urlencode(query, safe="*")))
-    return out
+_USERINFO = re.compile(r"(?<=://)[^/@\s]{1,512}@")  # a user:token@ anywhere in a text (a URL in an error)
+shown_location = redacted  # the one rule for showing a source's location (ingest.sources.state)
 
 
 def shown_error(error: str) -> str:
     """An error line without any ``user:token@`` a URL in it may carry."""
     return _USERINFO.sub("", error)
-
-
-def next_sync(source: SourceSettings, state: SyncState) -> float | None:
-    """When the scheduler syncs ``source`` next (unix time), as ``Scheduler.due`` reckons it;
-    None for folders (synced on change), on-demand sources and sources never synced (due now)."""
-    if source.kind == "folder" or source.schedule_s <= 0 or state.last_sync is None:
-        return None
-    return state.last_sync + source.schedule_s
 
 
 @dataclass(slots=True)

@@ -12,12 +12,20 @@ from typing import Any
 from docent.embedder import Embedder
 from docent.errors import DocentError
 from docent.index import IndexStore
-from docent.settings import Settings
+from docent.settings import Settings, SourceSettings
 from ingest.pipeline import IngestSummary
 from ingest.sources.state import SyncState
 from ingest.sources.sync import combine, find_source, load_state, sync_source
 
 log = logging.getLogger(__name__)
+
+
+def next_sync(source: SourceSettings, state: SyncState) -> float | None:
+    """When the scheduler syncs ``source`` next (unix time); None for folders (synced on change),
+    on-demand sources and sources never synced (due now)."""
+    if source.kind == "folder" or source.schedule_s <= 0 or state.last_sync is None:
+        return None
+    return state.last_sync + source.schedule_s
 
 
 class Scheduler:
@@ -70,8 +78,8 @@ class Scheduler:
                 continue
             if source.schedule_s <= 0:
                 continue  # on demand only
-            last = load_state(self.settings, source).last_sync or 0.0
-            out[source.name] = now + max(0.0, last + source.schedule_s - now_wall)
+            at = next_sync(source, load_state(self.settings, source))
+            out[source.name] = now if at is None else now + max(0.0, at - now_wall)  # never synced: now
         return out
 
     def loop(self) -> None:

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import json
+import re
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from docent.settings import Settings, SourceSettings
 from ingest.changelog import write_atomic
@@ -18,13 +19,21 @@ def source_dir(settings: Settings, source: SourceSettings) -> Path:
     return settings.data_dir / "sources" / source.name
 
 
+# A user:token@ after a scheme (a token in a clone URL is a credential); query keys that carry secrets.
+_USERINFO = re.compile(r"(?<=://)[^/@\s]{1,512}@")
+_SECRET_KEYS = re.compile(r"(?i)(token|key|secret|pass|sig|auth|credential)")
+
+
 def redacted(location: str) -> str:
-    """``location`` without a ``user:password@`` (a token in a clone URL is a credential)."""
-    parts = urlsplit(location)
-    if parts.username or parts.password:
-        host = parts.hostname or ""
-        return urlunsplit(parts._replace(netloc=host + (f":{parts.port}" if parts.port else "")))
-    return location
+    """``location`` safe to show (CLI, admin API, console): no ``user:password@``, and
+    secret-looking query values masked. String code: a malformed URL (a port that is not
+    a number) must not make showing it fail."""
+    out = _USERINFO.sub("", location)
+    parts = urlsplit(out)
+    if parts.query:
+        query = [(k, "***" if _SECRET_KEYS.search(k) else v) for k, v in parse_qsl(parts.query, keep_blank_values=True)]
+        out = urlunsplit(parts._replace(query=urlencode(query, safe="*")))
+    return out
 
 
 @dataclass(slots=True)

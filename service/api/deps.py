@@ -26,6 +26,16 @@ class Caller:
     staff: bool = False
     admin: bool = False
 
+    def sees(self, scope: str) -> bool:
+        """Whether this caller may see a conversation (or handoff) of ``scope``: an admin sees all,
+        staff see customers' and their own, never another staff key's."""
+        return self.admin or not scope.startswith("staff:") or scope == self.scope
+
+    @property
+    def visible_to(self) -> str | None:
+        """The stores' scope filter for this caller (None: an admin sees every conversation)."""
+        return None if self.admin else self.scope
+
 
 def get_runtime(request: Request) -> Runtime:
     runtime: Runtime = request.app.state.runtime

@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +22,7 @@ from litellm.router import Router
 from docent.errors import DocentError, ModelUnavailableError
 from docent.settings import LLMSettings
 from service.llm.chat_types import ChatMessage, Completion, ResponseFormat, StreamEnd, StreamEvent, TextDelta
+from service.llm.llama_runner import LlamaRunner
 from service.llm.local_provider import PROVIDER as LOCAL_PROVIDER
 from service.llm.local_provider import LocalLLM, register_local_provider
 from service.llm.provider_util import find_provider
@@ -87,23 +88,30 @@ class RouterChatModel:
         return cls(build_router(llm), timeout_s=llm.timeout_s, temperature=llm.temperature,
                    max_tokens=llm.max_tokens, model=llm.model, seed=llm.seed)
 
-    def count_tokens(self, text: str) -> int:
-        """Tokens of ``text`` for the primary model: llama.cpp's own tokenizer for ``docent-local``
-        (loading the model if needed), LiteLLM's count (the provider's tokenizer where it knows
-        one, else an OpenAI one) for anything else. Prompt budgets are counted with it."""
+    def _local_runner(self) -> LlamaRunner | None:
+        """The runner of an in-process ``docent-local`` primary model (loading it if needed), else None."""
         provider, _, name = self._model.partition("/")
         handler = find_provider(LOCAL_PROVIDER) if provider == LOCAL_PROVIDER else None
-        if isinstance(handler, LocalLLM):
-            return handler.count_tokens(name, text)
-        return int(litellm.token_counter(model=self._model or "gpt-4o-mini", text=text))
+        return handler.runner(name) if isinstance(handler, LocalLLM) else None
+
+    def token_counter(self) -> Callable[[str], int]:
+        """Counts tokens for the primary model: llama.cpp's own tokenizer for ``docent-local``
+        (loading the model if needed), LiteLLM's count (the provider's tokenizer where it knows
+        one, else an OpenAI one) for anything else. Prompt budgets are counted with it.
+
+        Resolved once per prompt, not per text: finding the runner takes the load lock and
+        checks the model file's checksum record, which a count per unit would repeat.
+        """
+        runner = self._local_runner()
+        if runner is not None:
+            return runner.count_tokens
+        model = self._model or "gpt-4o-mini"
+        return lambda text: int(litellm.token_counter(model=model, text=text))
 
     def warm(self) -> None:
         """Load an in-process ``docent-local`` model now (which also evaluates and keeps its system
         prompts), so the first question after a restart pays neither; other models need nothing."""
-        provider, _, name = self._model.partition("/")
-        handler = find_provider(LOCAL_PROVIDER) if provider == LOCAL_PROVIDER else None
-        if isinstance(handler, LocalLLM):
-            handler.runner(name)
+        self._local_runner()
 
     def _request(
         self,

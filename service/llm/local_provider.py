@@ -109,10 +109,6 @@ class LocalLLM(CustomLLM):
                 self._runners[key] = runner
         return runner
 
-    def count_tokens(self, model: str, text: str) -> int:
-        """Tokens of ``text`` with ``model``'s own tokenizer (loads the model on first use)."""
-        return self.runner(model).count_tokens(text)
-
     def close(self) -> None:
         """Unload every model (called at exit; a later request loads them again)."""
         with self._load_lock:

@@ -7,14 +7,7 @@
   function $(id) { return document.getElementById(id); }
   var h = window.DocentConsole.h;  // console.js: text only, links only with safe schemes
   function when(ts) { return ts ? new Date(ts * 1000).toLocaleString() : ""; }
-  function api(path, opts) {
-    opts = opts || {};
-    return fetch(path, { method: opts.method || "GET", headers: { "X-API-Key": sessionStorage.getItem(KEY) || "" } })
-      .then(function (r) {
-        if (!r.ok) return r.json().catch(function () { return {}; }).then(function (b) { throw new Error(b.detail || r.statusText); });
-        return opts.raw ? r.blob() : r.json();
-      });
-  }
+  var api = window.DocentConsole.api;  // console.js: the session key, errors as Error(detail)
   // Charts are standalone SVG drawn by the server; as <img> they cannot run anything.
   function chart(svg, alt) {
     return h("img", { "class": "gap-chart", alt: alt, src: "data:image/svg+xml;charset=utf-8," + encodeURIComponent(svg) });
@@ -65,7 +58,7 @@
     return box;
   }
   function download() {
-    api("/v1/console/gaps.csv", { raw: true }).then(function (blob) {
+    api("/v1/console/gaps.csv", { raw: true }).then(function (r) { return r.blob(); }).then(function (blob) {
       var a = h("a", { href: URL.createObjectURL(blob), download: "docent-gaps.csv" });
       document.body.appendChild(a); a.click(); a.remove();
     });

@@ -7,16 +7,7 @@
   var KEY = "docent:console:key", view = null, poll = null, OPEN_ERRORS = 3;
   function $(id) { return document.getElementById(id); }
   var h = window.DocentConsole.h;  // console.js: text only, links only with safe schemes
-  function api(path, opts) {
-    opts = opts || {};
-    return fetch(path, { method: opts.method || "GET", headers: { "X-API-Key": sessionStorage.getItem(KEY) || "" } })
-      .then(function (r) {
-        if (!r.ok) return r.json().catch(function () { return {}; }).then(function (b) {
-          var e = new Error(b.detail || r.statusText); e.status = r.status; throw e;
-        });
-        return r.json();
-      });
-  }
+  var api = window.DocentConsole.api;  // console.js: the session key, errors as Error(detail) with .status
   function when(ts) { return ts ? new Date(ts * 1000).toLocaleString() : ""; }
   var rel = new Intl.RelativeTimeFormat(undefined, { numeric: "auto" });
   function ago(ts) {  // "3 minutes ago", "in 2 hours"

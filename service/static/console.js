@@ -248,6 +248,6 @@
   }
 
   // The gap report (console-gaps.js, loaded after this file) builds its elements with the same helper.
-  window.DocentConsole = { h: h };
+  window.DocentConsole = { h: h, api: api };  // the gaps and sources views share these
   if (state.key) signIn(state.key).catch(function () {}); else $("key").focus();
 })();

@@ -26,15 +26,6 @@ router = APIRouter(tags=["console"])
 _SCAN = 5000  # how many recent messages the abstention ranking reads
 
 
-def _visible(caller: Caller, scope: str) -> bool:
-    return caller.admin or not scope.startswith("staff:") or scope == caller.scope
-
-
-def _visible_to(caller: Caller) -> str | None:
-    """The store's scope filter for this caller: an admin sees every conversation."""
-    return None if caller.admin else caller.scope
-
-
 # The evaluation report is shown in a sandboxed srcdoc frame, which inherits this policy:
 # its inline styles must apply. Scripts stay 'self' only (the page holds a staff key), so
 # the report's sort script is /static/eval-report.js (eval.report_html.for_console).
@@ -59,7 +50,7 @@ def me(caller: StaffDep, runtime: RuntimeDep) -> dict[str, Any]:
 def recent_conversations(caller: StaffDep, runtime: RuntimeDep,
                          limit: Annotated[int, Query(ge=1, le=200)] = 30) -> dict[str, Any]:
     """Recent conversations with their first question, size, abstentions and negative feedback."""
-    convs = runtime.conversations.list_conversations(visible_to=_visible_to(caller), limit=limit)
+    convs = runtime.conversations.list_conversations(visible_to=caller.visible_to, limit=limit)
     return {"conversations": [
         {"id": c.id, "scope": c.scope, "created_at": c.created_at, "first_question": c.first_question[:300],
          "messages": c.messages, "abstained": c.abstained, "negative_feedback": c.negative_feedback}
@@ -91,7 +82,7 @@ def conversation_detail(conversation_id: str, caller: StaffDep, runtime: Runtime
     if "\x00" in conversation_id or len(conversation_id) > 64:
         raise NotFoundError("Unknown conversation.")  # no such id, and PostgreSQL would refuse the query
     conv = runtime.conversations.conversation_detail(conversation_id)
-    if conv is None or not _visible(caller, conv.scope):
+    if conv is None or not caller.sees(conv.scope):
         raise NotFoundError("Unknown conversation.")
     turns = []
     for row in conv.turns:
@@ -116,7 +107,7 @@ def recent_feedback(caller: StaffDep, runtime: RuntimeDep, rating: Annotated[int
     out = []
     for item in runtime.conversations.recent_feedback_entries(rating=rating, limit=limit):
         # Feedback whose conversation is gone is shown to admins only.
-        if not _visible(caller, item.scope if item.scope is not None else "staff:?"):
+        if not caller.sees(item.scope if item.scope is not None else "staff:?"):
             continue
         meta = item.meta
         out.append({"id": item.id, "conversation_id": item.conversation_id, "message_id": item.message_id,
@@ -135,7 +126,7 @@ def top_abstentions(caller: StaffDep, runtime: RuntimeDep,
 
     Answers withheld because the model was down are not counted: that is no gap in the docs.
     """
-    report = runtime.conversations.unanswered_questions(visible_to=_visible_to(caller), limit=limit, scan=_SCAN)
+    report = runtime.conversations.unanswered_questions(visible_to=caller.visible_to, limit=limit, scan=_SCAN)
     # Shown in its most common wording; ties go to the wording seen first.
     return {"abstentions": [{"count": q.count, "question": q.question[:300], "last_asked": q.last_asked,
                              "reason": q.reason, "conversation_id": q.conversation_id} for q in report.questions],

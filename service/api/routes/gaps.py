@@ -9,16 +9,12 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query
 from fastapi.responses import Response
 
-from service.api.deps import AdminDep, Caller, RuntimeDep, StaffDep
+from service.api.deps import AdminDep, RuntimeDep, StaffDep
 from service.gaps import gap_report
 from service.gaps_recheck import recheck_open_groups
 from service.gaps_svg import charts as draw
 
 router = APIRouter(prefix="/v1/console", tags=["console"])
-
-
-def _visible_to(caller: Caller) -> str | None:
-    return None if caller.admin else caller.scope
 
 
 @router.get("/gaps")
@@ -27,7 +23,7 @@ def gaps(caller: StaffDep, runtime: RuntimeDep, charts: Annotated[bool, Query()]
     """Unanswered, thumbs-down and handed-off questions grouped by meaning, biggest first; per-page
     citation counts; the deflection rate per day; the top questions. ``charts=true`` adds SVG charts."""
     report = gap_report(runtime.conversations.engine, runtime.embedder, runtime.settings.gaps,
-                        visible_to=_visible_to(caller), max_groups=limit)
+                        visible_to=caller.visible_to, max_groups=limit)
     if charts:
         report["charts"] = draw(report)
     return report
@@ -44,7 +40,7 @@ def _cell(value: object) -> str:
 def gaps_csv(caller: StaffDep, runtime: RuntimeDep, limit: Annotated[int, Query(ge=1, le=500)] = 500) -> Response:
     """The gap groups as CSV: label, status, size by kind, counts per ISO week, pages that fell short."""
     report = gap_report(runtime.conversations.engine, runtime.embedder, runtime.settings.gaps,
-                        visible_to=_visible_to(caller), max_groups=limit)
+                        visible_to=caller.visible_to, max_groups=limit)
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow(["id", "label", "status", "closed_at", "size", "abstained", "thumbs_down", "handoff",

@@ -116,10 +116,6 @@ def _respond(record: HandoffRecord) -> JSONResponse:
     return JSONResponse(_result(record).model_dump(), status_code=201 if record.status == "delivered" else 202)
 
 
-def _visible_to(caller: Caller) -> str | None:
-    return None if caller.admin else caller.scope
-
-
 def _row(record: HandoffRecord) -> dict[str, Any]:
     p = record.payload
     return {"id": record.id, "reference": record.reference, "status": record.status, "attempts": record.attempts,
@@ -134,7 +130,7 @@ def list_handoffs(caller: StaffDep, runtime: RuntimeDep,
                   status: Annotated[Literal["pending", "delivered", "failed"] | None, Query()] = None,
                   limit: Annotated[int, Query(ge=1, le=500)] = 100) -> dict[str, Any]:
     """Handoffs, newest first, with status, attempts and last error; counts per status."""
-    records = runtime.handoffs.list(visible_to=_visible_to(caller), status=status, limit=limit)
+    records = runtime.handoffs.list(visible_to=caller.visible_to, status=status, limit=limit)
     return {"handoffs": [_row(r) for r in records], "counts": runtime.handoffs.counts(),
             "enabled": runtime.handoffs.enabled}
 
@@ -143,7 +139,7 @@ def list_handoffs(caller: StaffDep, runtime: RuntimeDep,
 def retry_handoff(handoff_id: str, caller: StaffDep, runtime: RuntimeDep) -> dict[str, Any]:
     """Try to deliver one undelivered handoff now (a failed one included)."""
     record = runtime.handoffs.get(handoff_id)
-    if record is None or not (caller.admin or not record.scope.startswith("staff:") or record.scope == caller.scope):
+    if record is None or not caller.sees(record.scope):
         raise NotFoundError("No handoff by that id.")
     if not runtime.handoffs.enabled:
         raise NotConfiguredError(NOT_CONFIGURED)

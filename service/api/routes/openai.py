@@ -60,6 +60,11 @@ def _openai_error(status: int, message: str, headers: dict[str, str] | None = No
     return JSONResponse(error_body(status, message, **kw), status_code=status, headers=headers)
 
 
+def _status(exc: DocentError) -> int:
+    status = status_for(exc)
+    return 400 if status == 422 else status  # OpenAI says 400 for any invalid request
+
+
 class OpenAIRoute(APIRoute):
     """A route whose errors (bad input, auth, rate limits, domain errors) use OpenAI's error body."""
 
@@ -77,9 +82,7 @@ class OpenAIRoute(APIRoute):
             except HTTPException as exc:  # e.g. a body that is not JSON at all ("error parsing the body")
                 return _openai_error(exc.status_code, str(exc.detail), dict(exc.headers or {}) or None)
             except DocentError as exc:
-                status = status_for(exc)
-                status = 400 if status == 422 else status  # OpenAI says 400 for any invalid request
-                return _openai_error(status, str(exc), headers_for(exc),
+                return _openai_error(_status(exc), str(exc), headers_for(exc),
                                      code="model_not_found" if isinstance(exc, _UnknownModel) else None,
                                      param="model" if isinstance(exc, _UnknownModel) else None)
 
@@ -161,18 +164,18 @@ async def chat_completions(body: ChatCompletionRequest, request: Request, runtim
     chat = runtime.settings.chat
     question, history = conversation(body.messages, chat)
     ident, created, base = f"chatcmpl-{uuid.uuid4().hex}", int(time.time()), str(request.base_url).rstrip("/")
-    if body.stream:
-        async def answer() -> Answer:
-            ans = await runtime.answerer.answer(question, history, caller.access)
-            _record(runtime, caller, question, ans)
-            obs.answered(ans, question=question, staff=caller.staff, mode="sse", seconds=time.perf_counter() - started)
-            return ans
 
-        return StreamingResponse(_chunks(answer, chat, ident, created, base, started), media_type="text/event-stream",
+    async def answer(mode: str) -> Answer:
+        ans = await runtime.answerer.answer(question, history, caller.access)
+        _record(runtime, caller, question, ans)
+        obs.answered(ans, question=question, staff=caller.staff, mode=mode, seconds=time.perf_counter() - started)
+        return ans
+
+    if body.stream:
+        return StreamingResponse(_chunks(lambda: answer("sse"), chat, ident, created, base, started),
+                                 media_type="text/event-stream",
                                  headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
-    ans = await runtime.answerer.answer(question, history, caller.access)
-    _record(runtime, caller, question, ans)
-    obs.answered(ans, question=question, staff=caller.staff, mode="json", seconds=time.perf_counter() - started)
+    ans = await answer("json")
     return ChatCompletion(
         id=ident, created=created, choices=[Choice(message=AssistantMessage(content=content(ans, chat, base)))],
         usage=CompletionUsage(prompt_tokens=ans.prompt_tokens, completion_tokens=ans.completion_tokens,
@@ -204,8 +207,7 @@ async def _chunks(answer: Callable[[], Awaitable[Answer]], chat: ChatSettings, i
             yield chunk(Delta(content=text[i:i + _CHUNK_CHARS]))
         yield chunk(Delta(), _extra(ans, chat, ident, started))  # the last chunk: finish_reason and citations
     except DocentError as exc:
-        status = status_for(exc)
-        yield _data(error_body(400 if status == 422 else status, str(exc)))
+        yield _data(error_body(_status(exc), str(exc)))
     except Exception:  # the stream must end with an event, never a silent cut
         log.exception("chat completion stream failed")
         yield _data(error_body(500, "Internal error; it has been logged."))
