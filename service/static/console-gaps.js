@@ -59,8 +59,11 @@
   }
   function download() {
     api("/v1/console/gaps.csv", { raw: true }).then(function (r) { return r.blob(); }).then(function (blob) {
-      var a = h("a", { href: URL.createObjectURL(blob), download: "docent-gaps.csv" });
+      // Not through h(): it renders links with other schemes (blob: included) as plain text.
+      var a = document.createElement("a"), url = URL.createObjectURL(blob);
+      a.href = url; a.download = "docent-gaps.csv";
       document.body.appendChild(a); a.click(); a.remove();
+      setTimeout(function () { URL.revokeObjectURL(url); }, 1000);
     });
   }
   function render() {
